@@ -1,0 +1,19 @@
+"""COCO-format chest X-ray data sets with their class METAINFO."""
+from mmdet.datasets import CocoDataset
+from mmdet.registry import DATASETS
+
+from .synthetic.generator import CLASSES as SYNTH_CLASSES
+
+
+@DATASETS.register_module()
+class SynthCXRDataset(CocoDataset):
+    """The synthetic chest X-ray set written by ``tools/misc/gen_synth_cxr.py``.
+
+    Five lesion classes spanning a >10x size range (calcification ... cardiomegaly), long
+    tailed (cardiomegaly < 5% of boxes), with normal images that carry no boxes.
+    """
+
+    METAINFO = {
+        'classes': SYNTH_CLASSES,
+        'palette': [(220, 20, 60), (255, 215, 0), (0, 130, 255), (60, 200, 120), (200, 80, 255)],
+    }

@@ -1,0 +1,16 @@
+# Runtime shared by every AnoMed-MMDet config: mmdet's defaults + our plugin + iteration logs.
+_base_ = 'mmdet::_base_/default_runtime.py'
+
+custom_imports = dict(imports=['anomed_mmdet'], allow_failed_imports=False)
+
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=20),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=1000, max_keep_ckpts=2),
+    visualization=dict(type='DetVisualizationHook'))
+log_processor = dict(type='LogProcessor', window_size=20, by_epoch=False)
+
+# Scalars and metrics go to <work_dir>/<timestamp>/vis_data/scalars.json (LocalVisBackend) and
+# to TensorBoard event files beside it: `tensorboard --logdir <work_dir>`. To turn TensorBoard
+# off, drop its entry here or pass --cfg-options visualizer.vis_backends.1.type=LocalVisBackend.
+vis_backends = [dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')]
+visualizer = dict(type='DetLocalVisualizer', vis_backends=vis_backends, name='visualizer')

@@ -1,0 +1,27 @@
+# Faster R-CNN, CPU sized: a half-width ResNet-18 (base_channels=32) trained from scratch (nothing
+# is downloaded), a 64-channel FPN and a light RoI head. Grayscale radiographs are read as three
+# equal channels; anchors start at 16 px for small lesions. RoIAlign uses a fixed sampling ratio
+# and proposals are capped: both dominate CPU time otherwise.
+_base_ = 'mmdet::_base_/models/faster-rcnn_r50_fpn.py'
+
+norm_cfg = dict(type='BN', requires_grad=True)
+model = dict(
+    data_preprocessor=dict(
+        mean=[128.0, 128.0, 128.0], std=[64.0, 64.0, 64.0], bgr_to_rgb=False, pad_size_divisor=32),
+    backbone=dict(
+        depth=18, base_channels=32, frozen_stages=-1, norm_cfg=norm_cfg, norm_eval=False,
+        init_cfg=None),
+    neck=dict(in_channels=[32, 64, 128, 256], out_channels=64),
+    rpn_head=dict(
+        in_channels=64, feat_channels=64,
+        anchor_generator=dict(scales=[4], ratios=[0.5, 1.0, 2.0], strides=[4, 8, 16, 32, 64])),
+    roi_head=dict(
+        bbox_roi_extractor=dict(
+            roi_layer=dict(type='RoIAlign', output_size=7, sampling_ratio=2), out_channels=64),
+        bbox_head=dict(in_channels=64, fc_out_channels=256, num_classes=5)),
+    train_cfg=dict(
+        rpn_proposal=dict(nms_pre=500, max_per_img=300),
+        rcnn=dict(sampler=dict(num=128))),
+    test_cfg=dict(
+        rpn=dict(nms_pre=500, max_per_img=300),
+        rcnn=dict(score_thr=0.01, max_per_img=50)))

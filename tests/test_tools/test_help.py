@@ -1,0 +1,30 @@
+"""Every tool answers --help with mmdet's flags."""
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+
+TOOLS = {
+    'tools/train.py': ['--work-dir', '--resume', '--amp', '--cfg-options', '--launcher', '--auto-scale-lr'],
+    'tools/test.py': ['--work-dir', '--out', '--show-dir', '--cfg-options', '--launcher'],
+    'tools/misc/gen_synth_cxr.py': ['--num-images', '--size', '--seed', '--normal-ratio', '--labeled-ratio'],
+}
+
+
+@pytest.mark.parametrize('tool', sorted(TOOLS))
+def test_tool_help_lists_its_flags(tool):
+    res = subprocess.run([sys.executable, str(REPO / tool), '--help'], capture_output=True, text=True,
+                         cwd=REPO, timeout=120)
+    assert res.returncode == 0, res.stderr
+    for flag in TOOLS[tool]:
+        assert flag in res.stdout, f'{tool} --help lacks {flag}'
+
+
+@pytest.mark.parametrize('script', ['tools/dist_train.sh', 'tools/dist_test.sh', 'tools/slurm_train.sh'])
+def test_launch_scripts_are_valid_bash_calling_our_tools(script):
+    path = REPO / script
+    assert subprocess.run(['bash', '-n', str(path)]).returncode == 0
+    text = path.read_text()
+    assert ('train.py' in text) or ('test.py' in text)
