@@ -1,0 +1,1 @@
+"""Necks: Scale-Invariant Bottleneck (SIB) and Feature Aggregator (FA)."""

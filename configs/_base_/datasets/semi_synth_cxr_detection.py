@@ -1,0 +1,91 @@
+# Semi-supervised detection on the synthetic chest X-rays: labelled + unlabelled training images
+# through mmdet's MultiBranch pipelines (sup / unsup_teacher / unsup_student). A semi-supervised
+# detector config (MeanTeacher, SoftTeacher, AnoMed) inherits this and only adds a model.
+_base_ = './synth_cxr_detection.py'  # val / test data and evaluators
+
+dataset_type = 'SynthCXRDataset'
+data_root = 'data/synth_cxr/'
+scale_jitter = [(448, 448), (576, 576)]
+backend_args = None
+
+# Photometric changes that make sense on a grayscale radiograph.
+color_space = [
+    [dict(type='AutoContrast')],
+    [dict(type='Equalize')],
+    [dict(type='Sharpness')],
+    [dict(type='Posterize')],
+    [dict(type='Contrast')],
+    [dict(type='Brightness')],
+]
+geometric = [
+    [dict(type='Rotate', max_mag=10.0)],
+    [dict(type='ShearX')],
+    [dict(type='ShearY')],
+    [dict(type='TranslateX')],
+    [dict(type='TranslateY')],
+]
+branch_field = ['sup', 'unsup_teacher', 'unsup_student']
+ssod_meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
+                  'flip_direction', 'homography_matrix')
+
+# labelled images -> student, supervised losses
+sup_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='RandomResize', scale=scale_jitter, keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='RandAugment', aug_space=color_space, aug_num=1),
+    dict(type='FilterAnnotations', min_gt_bbox_wh=(1e-2, 1e-2)),
+    dict(type='MultiBranch', branch_field=branch_field, sup=dict(type='PackDetInputs')),
+]
+# unlabelled images, weak view -> teacher, pseudo labels
+weak_pipeline = [
+    dict(type='RandomResize', scale=scale_jitter, keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs', meta_keys=ssod_meta_keys),
+]
+# unlabelled images, strong view -> student, unsupervised losses
+strong_pipeline = [
+    dict(type='RandomResize', scale=scale_jitter, keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='RandomOrder', transforms=[
+        dict(type='RandAugment', aug_space=color_space, aug_num=1),
+        dict(type='RandAugment', aug_space=geometric, aug_num=1),
+    ]),
+    dict(type='RandomErasing', n_patches=(1, 5), ratio=(0, 0.2)),
+    dict(type='FilterAnnotations', min_gt_bbox_wh=(1e-2, 1e-2)),
+    dict(type='PackDetInputs', meta_keys=ssod_meta_keys),
+]
+unsup_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadEmptyAnnotations'),
+    dict(type='MultiBranch', branch_field=branch_field,
+         unsup_teacher=weak_pipeline, unsup_student=strong_pipeline),
+]
+labeled_dataset = dict(
+    type=dataset_type,
+    data_root=data_root,
+    ann_file='annotations/train_labeled.json',
+    data_prefix=dict(img='images/'),
+    filter_cfg=dict(filter_empty_gt=False),
+    pipeline=sup_pipeline,
+    backend_args=backend_args)
+unlabeled_dataset = dict(
+    type=dataset_type,
+    data_root=data_root,
+    ann_file='annotations/train_unlabeled.json',
+    data_prefix=dict(img='images/'),
+    filter_cfg=dict(filter_empty_gt=False),
+    pipeline=unsup_pipeline,
+    backend_args=backend_args)
+
+batch_size = 5
+train_dataloader = dict(
+    _delete_=True,
+    batch_size=batch_size,
+    num_workers=2,
+    persistent_workers=True,
+    # MultiSourceSampler, not GroupMultiSourceSampler: the latter hangs when one source lacks
+    # an aspect-ratio group that the other has. Infinite: use IterBasedTrainLoop.
+    sampler=dict(type='MultiSourceSampler', batch_size=batch_size, source_ratio=[1, 4]),
+    dataset=dict(type='ConcatDataset', datasets=[labeled_dataset, unlabeled_dataset]))
