@@ -1,1 +1,4 @@
 """Semi-supervised detectors."""
+from .anomed import AnoMed
+
+__all__ = ['AnoMed']

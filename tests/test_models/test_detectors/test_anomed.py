@@ -1,0 +1,190 @@
+"""The AnoMed detector: hesitant-loss weighting, empty batches, EMA, burn-in, Runner training."""
+import numpy as np
+import pytest
+import torch
+from mmdet.registry import MODELS
+from mmdet.structures import DetDataSample
+from mmengine.config import Config
+from mmengine.logging import MessageHub
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
+from mmengine.structures import InstanceData
+
+import anomed_mmdet  # noqa: F401
+from anomed_mmdet.models.plo import CONFIDENT, HESITANT, hesitant_losses
+from tests.conftest import REPO
+
+CONFIGS = {
+    'two-stage': REPO / 'configs/anomed/anomed_faster-rcnn_r18-slim_fpn_cpu-1k_synth-cxr.py',
+    'one-stage': REPO / 'configs/anomed/anomed_retinanet_r18-slim_fpn_cpu-1k_synth-cxr.py',
+}
+SIZE = 64
+
+
+def val(v) -> float:
+    """A loss entry as a number (RPN / dense heads give one tensor per level)."""
+    return float(sum(v)) if isinstance(v, (list, tuple)) else float(v)
+
+
+def build(kind='two-stage', **plo):
+    init_default_scope('mmdet')
+    cfg = Config.fromfile(str(CONFIGS[kind]))
+    cfg.model.plo.update(plo)
+    torch.manual_seed(0)
+    return MODELS.build(cfg.model)
+
+
+def sample(boxes=(), labels=(), scores=None, group=None):
+    s = DetDataSample(metainfo=dict(img_shape=(SIZE, SIZE), ori_shape=(SIZE, SIZE), pad_shape=(SIZE, SIZE),
+                                    batch_input_shape=(SIZE, SIZE), scale_factor=(1.0, 1.0),
+                                    homography_matrix=np.eye(3, dtype=np.float32)))
+    inst = InstanceData(bboxes=torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
+                        labels=torch.tensor(labels, dtype=torch.long))
+    if scores is not None:
+        inst.scores = torch.tensor(scores, dtype=torch.float32)
+    if group is not None:
+        inst.plo_group = torch.tensor(group, dtype=torch.long)
+    s.gt_instances = inst
+    return s
+
+
+@pytest.mark.parametrize('kind', ['two-stage', 'one-stage'])
+def test_gradient_from_a_hesitant_box_is_proportional_to_its_confidence(kind):
+    student = build(kind).student
+    student.train()
+    x = torch.randn(1, 3, SIZE, SIZE)
+    with torch.no_grad():
+        feats = student.extract_feat(x)
+
+    def grad(score):
+        student.zero_grad()
+        hes = [InstanceData(bboxes=torch.tensor([[8.0, 8.0, 40.0, 40.0]]), labels=torch.tensor([1]),
+                            scores=torch.tensor([score]))]
+        losses = hesitant_losses(student, feats, hes, dict(cls=True, obj=True))
+        assert 'loss_bbox' not in losses  # box regression off by default
+        sum(losses.values()).backward()
+        return torch.cat([p.grad.flatten() for p in student.parameters() if p.grad is not None])
+
+    g_low, g_high = grad(0.4), grad(0.8)
+    assert g_low.abs().sum() > 0
+    torch.testing.assert_close(g_high, 2 * g_low, rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.parametrize('kind', ['two-stage', 'one-stage'])
+def test_hesitant_only_images_give_no_box_loss(kind):
+    model = build(kind)
+    model.train()
+    x = torch.randn(2, 3, SIZE, SIZE)
+    samples = [sample([[8, 8, 40, 40]], [1], [0.5], [HESITANT]),
+               sample([[20, 4, 60, 30], [2, 2, 12, 12]], [0, 2], [0.6, 0.45], [HESITANT, HESITANT])]
+    losses = model.loss_by_pseudo_instances(x, samples, {})
+    box_keys = [k for k in losses if 'bbox' in k and 'loss' in k]
+    assert box_keys and all(val(losses[k]) == 0.0 for k in box_keys)
+    assert 'unsup_hes_loss_bbox' not in losses
+    assert val(losses['unsup_hes_loss_cls']) > 0
+    # hesitant boxes reach the assigners as ignored instances
+    assert len(samples[1].ignored_instances) == 2 and len(samples[1].gt_instances) == 0
+
+
+def test_confident_boxes_train_box_regression():
+    model = build('two-stage')
+    model.train()
+    x = torch.randn(1, 3, SIZE, SIZE)
+    losses = model.loss_by_pseudo_instances(x, [sample([[8, 8, 40, 40]], [1], [0.9], [CONFIDENT])], {})
+    assert val(losses['unsup_loss_rpn_bbox']) > 0 or val(losses['unsup_loss_bbox']) > 0
+    assert val(losses['unsup_loss_cls']) > 0
+
+
+@pytest.mark.parametrize('kind', ['two-stage', 'one-stage'])
+def test_an_all_empty_pseudo_label_batch_gives_zero_unsup_loss(kind):
+    model = build(kind, confident_thr=1.0, scrap_thr=1.0)  # every teacher box is scrap
+    model.train()
+    inputs = {k: torch.randn(2, 3, SIZE, SIZE) for k in ('sup', 'unsup_teacher', 'unsup_student')}
+    samples = {'sup': [sample([[8, 8, 40, 40]], [1]), sample([[4, 30, 20, 60]], [3])],
+               'unsup_teacher': [sample(), sample()], 'unsup_student': [sample(), sample()]}
+    losses = model.loss(inputs, samples)
+    unsup = {k: v for k, v in losses.items() if k.startswith('unsup_') and 'loss' in k}
+    assert unsup and all(val(v) == 0.0 for v in unsup.values())
+    total, _ = model.parse_losses(losses)
+    assert torch.isfinite(total)
+    total.backward()  # the graph stays intact
+    assert losses['plo_num_confident'] == 0 and losses['plo_num_hesitant'] == 0
+
+
+def test_teacher_labels_in_eval_mode():
+    model = build('two-stage')
+    model.train()
+    seen = []
+    model.teacher.backbone.register_forward_pre_hook(lambda m, a: seen.append(m.training))
+    model.get_pseudo_instances(torch.randn(1, 3, SIZE, SIZE), [sample()])
+    assert seen == [False]
+
+
+def test_ema_also_averages_bn_buffers_with_skip_buffer_false():
+    from mmdet.engine.hooks import MeanTeacherHook
+    model = build('two-stage')
+    for p in model.student.parameters():
+        p.data.fill_(1.0)
+    for p in model.teacher.parameters():
+        p.data.fill_(0.0)
+    model.student.backbone.bn1.running_mean.fill_(1.0)
+    model.teacher.backbone.bn1.running_mean.fill_(0.0)
+    MeanTeacherHook(momentum=0.25, skip_buffer=False).momentum_update(model, 0.25)
+    assert torch.allclose(next(model.teacher.parameters()), torch.tensor(0.25))
+    assert torch.allclose(model.teacher.backbone.bn1.running_mean, torch.tensor(0.25))
+
+
+def test_burn_in_trains_on_labels_only():
+    init_default_scope('mmdet')
+    cfg = Config.fromfile(str(CONFIGS['two-stage']))
+    cfg.model.semi_train_cfg.burn_in_iters = 10
+    model = MODELS.build(cfg.model)
+    model.train()
+    inputs = {k: torch.randn(1, 3, SIZE, SIZE) for k in ('sup', 'unsup_teacher', 'unsup_student')}
+
+    def keys_at(it):
+        MessageHub.get_current_instance().update_info('iter', it)
+        samples = {'sup': [sample([[8, 8, 40, 40]], [1])], 'unsup_teacher': [sample()], 'unsup_student': [sample()]}
+        return set(model.loss(inputs, samples))
+    try:
+        assert all(k.startswith('sup_') for k in keys_at(5))
+        assert any(k.startswith('unsup_') for k in keys_at(10))
+    finally:
+        MessageHub.get_current_instance().update_info('iter', 0)
+
+
+def test_predicts_with_the_teacher_by_default():
+    model = build('two-stage')
+    assert model.semi_test_cfg['predict_on'] == 'teacher'
+
+
+@pytest.mark.parametrize('kind', ['two-stage', 'one-stage'])
+def test_a_few_iterations_through_the_runner(kind, tiny_synth, tmp_path):
+    root, _, _ = tiny_synth
+    cfg = Config.fromfile(str(CONFIGS[kind]))
+    data_root = str(root) + '/'
+    loader = cfg.train_dataloader
+    loader.update(num_workers=0, persistent_workers=False, batch_size=3)
+    loader.sampler.update(batch_size=3, source_ratio=[1, 2])
+    for ds in loader.dataset.datasets:
+        ds.data_root = data_root
+    for name in ('val_dataloader', 'test_dataloader'):
+        cfg[name].update(num_workers=0, persistent_workers=False)
+        cfg[name].dataset.data_root = data_root
+    cfg.val_evaluator.ann_file = data_root + 'annotations/val.json'
+    cfg.test_evaluator.ann_file = data_root + 'annotations/test.json'
+    cfg.train_cfg.update(max_iters=3, val_interval=3)
+    cfg.param_scheduler = []
+    cfg.default_hooks.checkpoint.interval = 3
+    cfg.default_hooks.logger.interval = 1
+    cfg.visualizer.vis_backends = [dict(type='LocalVisBackend')]
+    cfg.model.plo.update(confident_thr=0.05, scrap_thr=0.02)  # an untrained teacher still labels
+    cfg.work_dir = str(tmp_path)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    assert runner.iter == 3
+    scalars = runner.message_hub.log_scalars
+    for key in ('train/sup_loss_cls', 'train/unsup_hes_loss_cls', 'train/plo_num_confident',
+                'train/plo_num_hesitant', 'train/plo_conf_hesitant'):
+        assert key in scalars, key
+    assert (tmp_path / 'iter_3.pth').is_file()
