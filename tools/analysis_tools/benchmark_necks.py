@@ -91,10 +91,10 @@ def table(rows: List[dict], repeats: int) -> str:
              '|---|---|---|---|---|---|---|---|---|']
     for r in rows:
         ratio = r['det_flops'] / base[r['size']] if r['size'] in base else float('nan')
+        det_ms, neck_ms = (f'{r[k]:.0f}' if r[k] == r[k] else '-' for k in ('det_ms', 'neck_ms'))
         lines.append(f"| {r['name']} | {r['size']}² | {r['det_params'] / 1e6:.2f} | "
                      f"{r['neck_params'] / 1e6:.2f} | {r['det_flops'] / 1e9:.1f} | "
-                     f"{r['neck_flops'] / 1e9:.1f} | {ratio:.3f}× | {r['det_ms']:.0f} | "
-                     f"{r['neck_ms']:.0f} |")
+                     f"{r['neck_flops'] / 1e9:.1f} | {ratio:.3f}× | {det_ms} | {neck_ms} |")
     return '\n'.join(lines)
 
 
