@@ -1,19 +1,11 @@
-# RetinaNet, CPU sized (slim R-18 from scratch), neck = SIB + FPN. FPN starts at C3
-# (start_level=1), so SIB enhances only the maps FPN uses (enhance_indices=(1, 2, 3)).
-_base_ = 'mmdet::_base_/models/retinanet_r50_fpn.py'
+# RetinaNet, CPU sized (./retinanet_r18-slim_fpn_scratch.py), neck = SIB + the same FPN. FPN
+# starts at C3 (start_level=1), so SIB enhances only the maps FPN uses (enhance_indices=(1, 2, 3)).
+_base_ = './retinanet_r18-slim_fpn_scratch.py'
 
-norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
-    data_preprocessor=dict(
-        mean=[128.0, 128.0, 128.0], std=[64.0, 64.0, 64.0], bgr_to_rgb=False, pad_size_divisor=32),
-    backbone=dict(
-        depth=18, base_channels=32, frozen_stages=-1, norm_cfg=norm_cfg, norm_eval=False,
-        init_cfg=None),
     neck=[
         dict(type='SIB', in_channels=[32, 64, 128, 256], mid_channels=32,
              enhance_indices=(1, 2, 3)),
         dict(type='FPN', in_channels=[32, 64, 128, 256], out_channels=64, start_level=1,
              add_extra_convs='on_input', num_outs=5),
-    ],
-    bbox_head=dict(num_classes=5, in_channels=64, feat_channels=64, stacked_convs=2),
-    test_cfg=dict(nms_pre=500, score_thr=0.01, max_per_img=50))
+    ])
