@@ -11,15 +11,22 @@ from mmdet.registry import MODELS
 from mmdet.utils import OptConfigType, OptMultiConfig
 
 
-def resize_like(x: Tensor, size: Tuple[int, int], upsample_mode: str = 'nearest') -> Tensor:
-    """Bring ``x`` to ``size``: adaptive max-pool when shrinking (keeps small, bright
-    findings), interpolation when growing; exact sizes, odd ones included."""
+def shrink(x: Tensor, size: Tuple[int, int]) -> Tensor:
+    """Max-pool ``x`` down to ``size`` (keeps small, bright findings): a 2×2 ceil-mode pool when
+    ``size`` is the next pyramid level (as stride-2 backbones produce), else adaptive max-pool."""
     h, w = x.shape[-2:]
     if (h, w) == tuple(size):
         return x
-    if h >= size[0] and w >= size[1]:
-        return F.adaptive_max_pool2d(x, size)
-    return F.interpolate(x, size=size, mode=upsample_mode)
+    if ((h + 1) // 2, (w + 1) // 2) == tuple(size):
+        return F.max_pool2d(x, 2, stride=2, ceil_mode=True)
+    return F.adaptive_max_pool2d(x, size)
+
+
+def grow(x: Tensor, size: Tuple[int, int], mode: str = 'nearest') -> Tensor:
+    """Interpolate ``x`` to the exact ``size`` (odd sizes included)."""
+    if tuple(x.shape[-2:]) == tuple(size):
+        return x
+    return F.interpolate(x, size=size, mode=mode)
 
 
 @MODELS.register_module(name=['FA', 'FeatureAggregator'])
@@ -28,8 +35,8 @@ class FA(BaseModule):
 
     A 1×1 lateral conv brings each used input (``start_level`` … ``end_level``) to
     ``out_channels``. For each output level i, every lateral is resized to level i's exact
-    size (max-pooled from finer maps, upsampled from coarser ones) and the resized maps are
-    fused with learnt softmax weights (one vector per output level, starting uniform; softmax
+    size (max-pooled from finer maps, nearest-upsampled from coarser ones; see :meth:`fuse`)
+    and the resized maps are fused with learnt softmax weights (one vector per output level, starting uniform; softmax
     keeps every weight positive, so every output level sees every input level); a 3×3 conv
     then smooths the sum. Extra levels follow FPN exactly (``add_extra_convs`` False: stride-2
     max-pool of the last output; ``'on_input' | 'on_lateral' | 'on_output'``: stride-2 3×3
@@ -113,16 +120,41 @@ class FA(BaseModule):
         """Softmax fusion weights, shape (num used levels, num used levels), rows sum to 1."""
         return self.fusion_logits.softmax(dim=1)
 
+    def fuse(self, laterals: List[Tensor]) -> List[Tensor]:
+        """F_i = Σ_j w_ij · resize_i(L_j) for every used level i (before the 3×3 convs).
+
+        Computed in cascades for speed, without changing what it means: finer maps are
+        max-pooled level by level (each map is read once), coarser maps are weighted at their
+        own resolution and upsampled level by level (nearest upsampling is linear, so this is
+        the weighted sum of each map upsampled to level i)."""
+        n = len(laterals)
+        sizes = [tuple(x.shape[-2:]) for x in laterals]
+        w = self.fusion_weights()
+        pooled: List[List[Tensor]] = []  # pooled[j][i - j - 1]: L_j max-pooled to level i > j
+        for j in range(n):
+            chain, x = [], laterals[j]
+            for i in range(j + 1, n):
+                x = shrink(x, sizes[i])
+                chain.append(x)
+            pooled.append(chain)
+        fused = []
+        for i in range(n):
+            out = w[i, i] * laterals[i]
+            coarse = None
+            for j in range(n - 1, i, -1):
+                term = w[i, j] * laterals[j]
+                coarse = term if coarse is None else term + grow(coarse, sizes[j], self.upsample_mode)
+            if coarse is not None:
+                out = out + grow(coarse, sizes[i], self.upsample_mode)
+            for j in range(i):
+                out = out + w[i, j] * pooled[j][i - j - 1]
+            fused.append(out)
+        return fused
+
     def forward(self, inputs: Tuple[Tensor, ...]) -> Tuple[Tensor, ...]:
         assert len(inputs) == len(self.in_channels), (len(inputs), len(self.in_channels))
         laterals = [conv(inputs[i + self.start_level]) for i, conv in enumerate(self.lateral_convs)]
-        weights = self.fusion_weights()
-        outs = []
-        for i, lat_i in enumerate(laterals):
-            size = tuple(lat_i.shape[-2:])
-            fused = sum(weights[i, j] * resize_like(lat_j, size, self.upsample_mode)
-                        for j, lat_j in enumerate(laterals))
-            outs.append(self.fa_convs[i](fused))
+        outs = [conv(x) for conv, x in zip(self.fa_convs, self.fuse(laterals))]
 
         if self.num_outs > len(outs):
             if not self.add_extra_convs:

@@ -81,3 +81,20 @@ def test_every_parameter_gets_a_gradient(norm_cfg):
     sum((o * torch.randn_like(o)).sum() for o in out).backward()
     for name, p in fa.named_parameters():
         assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+
+def test_cascaded_fusion_equals_the_direct_weighted_sum():
+    # reference: resize every lateral straight to level i, weight, sum
+    import torch.nn.functional as F
+    fa = FA(CHANNELS, 16, num_outs=4)
+    with torch.no_grad():
+        fa.fusion_logits.normal_()
+        lats = [torch.randn(1, 16, s, s) for s in (32, 16, 8, 4)]
+        fused = fa.fuse(lats)
+        w = fa.fusion_weights()
+        for i, out in enumerate(fused):
+            size = lats[i].shape[-2:]
+            ref = sum(w[i, j] * (F.adaptive_max_pool2d(x, size) if x.shape[-1] > size[-1]
+                                 else F.interpolate(x, size=size, mode='nearest'))
+                      for j, x in enumerate(lats))
+            assert torch.allclose(out, ref, atol=1e-5), i
