@@ -68,8 +68,8 @@ class SIB(BaseModule):
 
     Defaults and why: ``num_levels=3`` EDMs of ``edm_depth=3`` (receptive field grows with
     both, which is what spans calcifications to cardiomegaly); ``mid_channels=64`` internal
-    width, which keeps the cost of the AnoMed detector (Faster R-CNN R-50 + SIB + FA) about
-    5% above Faster R-CNN R-50-FPN at 1024² (target ≤ 1.15×, see docs/necks.md) while
+    width, which keeps the AnoMed detector (Faster R-CNN R-50 + SIB + FA) at 1.058× the FLOPs
+    of Faster R-CNN R-50-FPN at 1024² (target ≤ 1.15×, see docs/necks.md) while
     enhancing all input levels (``enhance_indices='all'``, so the stride-4 map that carries
     small lesions is enhanced too); GN, so a mean-teacher EMA sees no BN-statistics drift.
     With necks that skip level 0 (``start_level=1``: RetinaNet, FCOS, ATSS) pass
