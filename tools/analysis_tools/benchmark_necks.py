@@ -101,7 +101,8 @@ def table(rows: List[dict], repeats: int) -> str:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--sizes', type=int, nargs='+', default=[512, 1024], help='square input sizes')
-    p.add_argument('--repeats', type=int, default=3, help='timed runs per measurement (median); 0 skips latency')
+    p.add_argument('--repeats', type=int, default=3,
+                   help='timed runs per measurement (median); 0 skips latency')
     p.add_argument('--necks', nargs='+', default=list(VARIANTS), choices=list(VARIANTS))
     p.add_argument('--threads', type=int, default=None, help='torch CPU threads (default: torch)')
     a = p.parse_args()

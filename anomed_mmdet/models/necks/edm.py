@@ -1,6 +1,5 @@
 """Building blocks of the Scale-Invariant Bottleneck: the encoder–decoder module (EDM) and
 the connection block C_ED that feeds a later EDM with the base feature and the previous output."""
-import math
 
 import torch
 import torch.nn.functional as F

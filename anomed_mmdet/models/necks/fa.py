@@ -36,9 +36,9 @@ class FA(BaseModule):
     A 1×1 lateral conv brings each used input (``start_level`` … ``end_level``) to
     ``out_channels``. For each output level i, every lateral is resized to level i's exact
     size (max-pooled from finer maps, nearest-upsampled from coarser ones; see :meth:`fuse`)
-    and the resized maps are fused with learnt softmax weights (one vector per output level, starting uniform; softmax
-    keeps every weight positive, so every output level sees every input level); a 3×3 conv
-    then smooths the sum. Extra levels follow FPN exactly (``add_extra_convs`` False: stride-2
+    and the resized maps are fused with learnt softmax weights (one vector per output level,
+    starting uniform; softmax keeps every weight positive, so every output level sees every
+    input level); a 3×3 conv then smooths the sum. Extra levels follow FPN exactly (``add_extra_convs`` False: stride-2
     max-pool of the last output; ``'on_input' | 'on_lateral' | 'on_output'``: stride-2 3×3
     convs), so RPN, RetinaNet, FCOS and ATSS heads take FA unchanged. The cost is that of FPN
     plus the resizes (no extra conv).
