@@ -30,6 +30,7 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from mmcv.ops import batched_nms
+from mmdet.structures.bbox import bbox_overlaps
 from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
@@ -52,6 +53,10 @@ class PseudoLabelOptimizer(nn.Module):
         dist_align: ``None`` or ``dict(momentum=0.99, alpha=1.0)``.
         max_per_img: keep at most this many non-scrap boxes per image (highest scores).
         log_per_class: also report per-class confident / hesitant counts.
+        hesitant_dedup_iou: a hesitant box overlapping a confident box at this IoU or more (any
+            class; typically a Soft-NMS leftover of the same lesion) is dropped as scrap: as an
+            ignored region it would otherwise stop the anchors of the confident box from being
+            positives. ``None`` keeps every hesitant box.
     """
 
     def __init__(self,
@@ -64,7 +69,8 @@ class PseudoLabelOptimizer(nn.Module):
                  soft_nms: Optional[dict] = None,
                  dist_align: Optional[dict] = None,
                  max_per_img: int = 100,
-                 log_per_class: bool = True) -> None:
+                 log_per_class: bool = True,
+                 hesitant_dedup_iou: Optional[float] = 0.5) -> None:
         super().__init__()
         if not 0.0 <= scrap_thr <= confident_thr <= 1.0:
             raise ValueError(f'need 0 <= scrap_thr <= confident_thr <= 1, got scrap_thr={scrap_thr}, '
@@ -87,6 +93,7 @@ class PseudoLabelOptimizer(nn.Module):
         self.dist_align = dict(dist_align) if dist_align else None
         self.max_per_img = max_per_img
         self.log_per_class = log_per_class
+        self.hesitant_dedup_iou = hesitant_dedup_iou
         # running statistics (buffers: saved with the model, restored on resume)
         self.register_buffer('class_score_ema', torch.full((num_classes,), -1.0))
         self.register_buffer('gt_class_dist', torch.full((num_classes,), 1.0 / num_classes))
@@ -171,6 +178,7 @@ class PseudoLabelOptimizer(nn.Module):
             if len(labels):
                 group[scores >= t2[labels]] = HESITANT
                 group[scores >= t1[labels]] = CONFIDENT
+                self._drop_duplicates(bboxes, group)
             all_scores.append(scores)
             all_labels.append(labels)
             all_groups.append(group)
@@ -187,6 +195,14 @@ class PseudoLabelOptimizer(nn.Module):
             pseudo.plo_group = group[keep]
             out.append(pseudo)
         return out, self._stats(all_scores, all_labels, all_groups)
+
+    def _drop_duplicates(self, bboxes: Tensor, group: Tensor) -> None:
+        """Hesitant boxes on top of a confident one become scrap (in place)."""
+        conf, hes = group == CONFIDENT, group == HESITANT
+        if self.hesitant_dedup_iou is None or not conf.any() or not hes.any():
+            return
+        dup = bbox_overlaps(bboxes[hes], bboxes[conf]).max(dim=1).values >= self.hesitant_dedup_iou
+        group[hes.nonzero().squeeze(1)[dup]] = -1
 
     def _stats(self, scores: List[Tensor], labels: List[Tensor], groups: List[Tensor]) -> Dict[str, Tensor]:
         dev = self.class_score_ema.device

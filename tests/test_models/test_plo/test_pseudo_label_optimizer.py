@@ -102,3 +102,15 @@ def test_running_statistics_are_saved_with_the_model():
     fresh = PseudoLabelOptimizer(num_classes=2, class_thrs='adaptive', dist_align=dict(momentum=0.0))
     fresh.load_state_dict(state)
     assert torch.equal(fresh.thresholds()[0], plo.thresholds()[0])
+
+
+def test_a_hesitant_duplicate_of_a_confident_box_is_dropped():
+    boxes = [[0, 0, 40, 40], [2, 2, 42, 42], [100, 100, 120, 120]]
+    plo = PseudoLabelOptimizer(num_classes=3)
+    (out,), stats = plo([preds([0.9, 0.5, 0.5], [0, 2, 1], boxes)])
+    assert [int(g) for g in out.plo_group] == [CONFIDENT, HESITANT]
+    assert out.bboxes[1].tolist() == [100, 100, 120, 120]  # the separate hesitant box stays
+    assert stats['plo_num_scrap'] == 1
+    keep_all = PseudoLabelOptimizer(num_classes=3, hesitant_dedup_iou=None)
+    (out,), _ = keep_all([preds([0.9, 0.5, 0.5], [0, 2, 1], boxes)])
+    assert len(out) == 3
