@@ -1,53 +1,22 @@
-# The semi-supervised synthetic chest X-ray data at CPU size (320 px), one loader worker.
-# One input size (no scale jitter): on the CPU every new input shape makes oneDNN build new
-# convolution kernels, which made jittered iterations up to 10x slower. The strong view keeps
-# its geometric and photometric augmentation.
+# The semi-supervised synthetic chest X-ray data at CPU size (320 px), one loader worker: the
+# pipelines of semi_synth_cxr_detection.py with one input size instead of scale jitter. On the
+# CPU every new input shape makes oneDNN build new convolution kernels, which made jittered
+# iterations up to 10x slower. The strong view keeps its geometric and photometric augmentation.
 _base_ = './semi_synth_cxr_detection.py'
 
 img_scale = (320, 320)
-color_space = _base_.color_space
-geometric = _base_.geometric
-branch_field = _base_.branch_field
-ssod_meta_keys = _base_.ssod_meta_keys
+fixed = dict(type='Resize', scale=img_scale, keep_ratio=True)
 
-sup_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='RandAugment', aug_space=color_space, aug_num=1),
-    dict(type='FilterAnnotations', min_gt_bbox_wh=(1e-2, 1e-2)),
-    dict(type='MultiBranch', branch_field=branch_field, sup=dict(type='PackDetInputs')),
-]
-weak_pipeline = [
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs', meta_keys=ssod_meta_keys),
-]
-strong_pipeline = [
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='RandomOrder', transforms=[
-        dict(type='RandAugment', aug_space=color_space, aug_num=1),
-        dict(type='RandAugment', aug_space=geometric, aug_num=1),
-    ]),
-    dict(type='RandomErasing', n_patches=(1, 5), ratio=(0, 0.2)),
-    dict(type='FilterAnnotations', min_gt_bbox_wh=(1e-2, 1e-2)),
-    dict(type='PackDetInputs', meta_keys=ssod_meta_keys),
-]
+sup_pipeline = [fixed if t['type'] == 'RandomResize' else t for t in _base_.sup_pipeline]
+weak_pipeline = [fixed if t['type'] == 'RandomResize' else t for t in _base_.weak_pipeline]
+strong_pipeline = [fixed if t['type'] == 'RandomResize' else t for t in _base_.strong_pipeline]
 unsup_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadEmptyAnnotations'),
-    dict(type='MultiBranch', branch_field=branch_field,
+    dict(type='MultiBranch', branch_field=_base_.branch_field,
          unsup_teacher=weak_pipeline, unsup_student=strong_pipeline),
 ]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='PackDetInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
-]
+test_pipeline = [dict(t, scale=img_scale) if t['type'] == 'Resize' else t for t in _base_.test_pipeline]
 
 labeled_dataset = _base_.labeled_dataset
 labeled_dataset.pipeline = sup_pipeline
