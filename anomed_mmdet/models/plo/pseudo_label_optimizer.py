@@ -164,6 +164,7 @@ class PseudoLabelOptimizer(nn.Module):
         confident, hesitant and scrap boxes) and, with ``log_per_class``, ``plo_{group}_c{k}``.
         """
         out, all_scores, all_labels, all_groups = [], [], [], []
+        t1, t2 = self.thresholds()  # once per batch; this batch's statistics count from the next
         for res in results:
             bboxes, scores, labels = res.bboxes, res.scores, res.labels.long()
             if self.soft_nms is not None and len(scores):
@@ -173,7 +174,6 @@ class PseudoLabelOptimizer(nn.Module):
                 bboxes, scores, labels = dets[:, :4], dets[:, 4], labels[keep]
             self._update_teacher_stats(scores, labels)
             scores = self._align(scores, labels)
-            t1, t2 = self.thresholds()
             group = torch.full_like(labels, -1)  # -1 scrap
             if len(labels):
                 group[scores >= t2[labels]] = HESITANT
