@@ -1,0 +1,226 @@
+"""Read a DICOM radiograph into a display-ready 8/16-bit grayscale array.
+
+One function, :func:`read_dicom`, shared by the data set converters and the
+``LoadDicomFromFile`` pipeline transform, so that training-time loading and offline
+conversion give the same pixels. Steps:
+
+1. Modality LUT (*Rescale Slope/Intercept* or *Modality LUT Sequence*).
+2. VOI: the *VOI LUT Sequence* or *Window Center/Width* when present (``voi='auto'``
+   prefers the LUT, ``'window'`` the window), else the min-max of the image
+   (``voi='minmax'`` forces min-max). The output range of the LUT/window (not of the
+   image) is mapped to [0, 1], so windowing clips as a viewer does.
+3. ``MONOCHROME1`` is inverted so that bone is bright, as in ``MONOCHROME2``.
+4. Scaled to ``uint8`` (0..255), ``uint16`` (0..65535) or ``float32`` (0..1).
+
+Colour images (RGB / YBR) are converted to luminance and min-max scaled. Multi-frame
+files are rejected unless ``frame`` selects one: a chest radiograph has one frame, and
+silently taking the first of a series could pair labels with the wrong image.
+
+Every failure raises :class:`DicomReadError` (a ``ValueError``) naming the file and the
+reason: unreadable/truncated file, no pixel data, a compressed transfer syntax without an
+installed decoder (with the packages to install), multi-frame, unsupported photometric
+interpretation.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Any, Literal
+
+import numpy as np
+
+__all__ = ['DicomReadError', 'read_dicom', 'DICOM_SUFFIXES', 'is_dicom_path']
+
+#: File name endings treated as DICOM (lower case).
+DICOM_SUFFIXES = ('.dcm', '.dicom', '.dic')
+
+VoiMode = Literal['auto', 'window', 'minmax']
+
+# pydicom's plugin labels -> the pip packages a user installs for them.
+_INSTALL_HINTS = {
+    'pylibjpeg': 'pylibjpeg with pylibjpeg-libjpeg / pylibjpeg-openjpeg / pylibjpeg-rle',
+    'gdcm': 'python-gdcm',
+    'pyjpegls': 'pyjpegls',
+    'pillow': 'pillow (with JPEG/JPEG 2000 support)',
+}
+
+
+class DicomReadError(ValueError):
+    """A DICOM file could not be turned into an image; the message names file and reason."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f'{self.path}: {reason}')
+
+
+def is_dicom_path(path: str) -> bool:
+    """Whether ``path`` ends with a DICOM suffix (``.dcm``, ``.dicom``, ``.dic``)."""
+    return str(path).lower().endswith(DICOM_SUFFIXES)
+
+
+def _check_decoder(path: str, ds: Any) -> None:
+    """Raise a helpful error when the transfer syntax has no usable decoder."""
+    from pydicom.pixels import get_decoder
+
+    tsyntax = getattr(getattr(ds, 'file_meta', None), 'TransferSyntaxUID', None)
+    if tsyntax is None:
+        return  # pydicom will guess / report itself
+    name = f"'{tsyntax.name}' ({tsyntax})" if tsyntax.name != str(tsyntax) else f"'{tsyntax}'"
+    try:
+        decoder = get_decoder(tsyntax)
+    except NotImplementedError:
+        raise DicomReadError(path, f'transfer syntax {name} is not supported by pydicom') from None
+    if decoder.is_available:
+        return
+    missing = decoder.missing_dependencies
+    hints = sorted({_INSTALL_HINTS.get(m.split(' - ')[0], m.split(' - ')[0]) for m in missing})
+    detail = '; '.join(missing) if missing else 'no decoder plugin'
+    raise DicomReadError(
+        path, f'compressed transfer syntax {name} needs a decoder that is not installed '
+        f'(pip install one of: {", ".join(hints) or "pylibjpeg, python-gdcm"}; pydicom says: {detail})')
+
+
+def _voi_bounds(ds: Any, use_lut: bool) -> tuple[float, float]:
+    """Output range of the VOI LUT / window: the values that map to black and white."""
+    from pydicom.pixels import apply_voi_lut
+
+    if use_lut:
+        desc = ds.VOILUTSequence[0].LUTDescriptor
+        first, n = int(desc[1]), int(desc[0]) or 2**16
+        probe = np.array([first - 1, first + n], dtype=np.int64)
+    else:
+        probe = np.array([-1e30, 1e30], dtype=np.float64)
+    out = apply_voi_lut(probe, ds, prefer_lut=use_lut).astype(np.float64)
+    return float(out.min()), float(out.max())
+
+
+def _to_unit(arr: np.ndarray, ds: Any, voi: VoiMode) -> tuple[np.ndarray, str]:
+    """Modality LUT + VOI, returning float32 in [0, 1] and the VOI step used."""
+    from pydicom.pixels import apply_modality_lut, apply_voi_lut
+
+    slope = float(ds.get('RescaleSlope', 1) or 1)
+    intercept = float(ds.get('RescaleIntercept', 0) or 0)
+    if ds.get('ModalityLUTSequence') or slope != 1 or intercept != 0:
+        arr = apply_modality_lut(arr, ds)
+
+    has_lut = bool(ds.get('VOILUTSequence')) and all(
+        ds.VOILUTSequence[0].get(k) is not None for k in ('LUTDescriptor', 'LUTData'))
+    has_window = ds.get('WindowCenter') is not None and ds.get('WindowWidth') is not None
+    step = 'minmax'
+    if voi != 'minmax' and (has_lut or has_window):
+        use_lut = has_lut and (voi == 'auto' or not has_window)
+        src = arr
+        if use_lut and not np.issubdtype(src.dtype, np.integer):
+            src = np.rint(src).astype(np.int64)  # a LUT is indexed by integer values
+        try:
+            lo, hi = _voi_bounds(ds, use_lut)
+            out = apply_voi_lut(src, ds, prefer_lut=use_lut)
+            if hi > lo:
+                res = (out.astype(np.float32) - np.float32(lo)) / np.float32(hi - lo)
+                return np.clip(res, 0, 1, out=res), 'lut' if use_lut else 'window'
+        except (ValueError, NotImplementedError, AttributeError, IndexError) as exc:
+            warnings.warn(f'VOI LUT/window unusable ({exc}); using min-max instead')
+    arr = arr.astype(np.float32, copy=False)
+    lo, hi = float(arr.min()), float(arr.max())
+    if hi <= lo:
+        return np.zeros(arr.shape, np.float32), step
+    return (arr - np.float32(lo)) / np.float32(hi - lo), step
+
+
+def read_dicom(path: str | os.PathLike,
+               *,
+               voi: VoiMode = 'auto',
+               out_dtype: type | np.dtype = np.uint8,
+               frame: int | None = None,
+               return_meta: bool = False) -> np.ndarray | tuple[np.ndarray, dict]:
+    """Read a DICOM file into an HxW grayscale array (bone bright).
+
+    Args:
+        path: the DICOM file.
+        voi: ``'auto'`` (VOI LUT Sequence, else Window Center/Width, else min-max),
+            ``'window'`` (prefer the window over the LUT) or ``'minmax'`` (ignore both).
+        out_dtype: ``np.uint8`` (0..255), ``np.uint16`` (0..65535) or ``np.float32`` (0..1).
+        frame: for multi-frame files, the frame to take; ``None`` rejects them.
+        return_meta: also return a dict with ``shape`` (rows, cols), ``photometric``,
+            ``pixel_spacing`` (row, col mm or ``None``), ``bits_stored``,
+            ``transfer_syntax``, ``num_frames`` and ``voi`` (``'lut'|'window'|'minmax'``).
+
+    Raises:
+        DicomReadError: unreadable or truncated file, no pixel data, missing decoder,
+            multi-frame without ``frame``, unsupported photometric interpretation.
+    """
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    path = os.fspath(path)
+    out_dtype = np.dtype(out_dtype)
+    if out_dtype not in (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32)):
+        raise ValueError(f'out_dtype must be uint8, uint16 or float32, not {out_dtype}')
+    if voi not in ('auto', 'window', 'minmax'):
+        raise ValueError(f"voi must be 'auto', 'window' or 'minmax', not {voi!r}")
+    try:
+        ds = pydicom.dcmread(path)
+    except InvalidDicomError as exc:
+        raise DicomReadError(path, f'not a valid DICOM file ({exc})') from exc
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # truncated headers raise EOFError, struct/OSError, ...
+        raise DicomReadError(path, f'truncated or corrupt DICOM ({type(exc).__name__}: {exc})') from exc
+    if 'PixelData' not in ds:
+        raise DicomReadError(path, 'no pixel data (PixelData tag missing; '
+                             'a file cut short before its pixels reads the same)')
+    photometric = str(ds.get('PhotometricInterpretation', 'MONOCHROME2')).upper()
+    if photometric not in ('MONOCHROME1', 'MONOCHROME2', 'RGB') and not photometric.startswith('YBR'):
+        raise DicomReadError(path, f'unsupported photometric interpretation {photometric}')
+    try:
+        num_frames = int(ds.get('NumberOfFrames', 1) or 1)
+    except (TypeError, ValueError):
+        num_frames = 1
+    if num_frames > 1 and frame is None:
+        raise DicomReadError(path, f'multi-frame DICOM ({num_frames} frames); '
+                             'pass frame=<index> to take one')
+    if frame is not None and not 0 <= frame < num_frames:
+        raise DicomReadError(path, f'frame {frame} out of range (file has {num_frames})')
+    _check_decoder(path, ds)
+    try:
+        arr = ds.pixel_array
+    except Exception as exc:  # short pixel data, broken codestream, ...
+        kind = 'truncated or corrupt pixel data'
+        tsyntax = getattr(getattr(ds, 'file_meta', None), 'TransferSyntaxUID', None)
+        if tsyntax is not None and tsyntax.is_compressed:
+            kind = f"corrupt '{tsyntax.name}' compressed pixel data"
+        raise DicomReadError(path, f'{kind} ({type(exc).__name__}: {exc})') from exc
+    if num_frames > 1:
+        arr = arr[frame]
+
+    if photometric.startswith('MONOCHROME'):
+        if arr.ndim != 2:
+            raise DicomReadError(path, f'expected a 2-D grayscale frame, got shape {arr.shape}')
+        unit, step = _to_unit(arr, ds, voi)
+        if photometric == 'MONOCHROME1':
+            unit = 1.0 - unit
+    else:  # pydicom returns RGB for RGB and YBR_* by default
+        lum = arr[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+        lo, hi = float(lum.min()), float(lum.max())
+        unit = (lum - lo) / (hi - lo) if hi > lo else np.zeros(lum.shape, np.float32)
+        step = 'minmax'
+
+    if out_dtype == np.float32:
+        img = unit.astype(np.float32, copy=False)
+    else:
+        top = np.iinfo(out_dtype).max
+        img = np.rint(unit * np.float32(top)).astype(out_dtype)
+    if not return_meta:
+        return img
+    spacing = ds.get('PixelSpacing') or ds.get('ImagerPixelSpacing')
+    meta = dict(
+        shape=(int(img.shape[0]), int(img.shape[1])),
+        photometric=photometric,
+        pixel_spacing=tuple(float(s) for s in spacing) if spacing else None,
+        bits_stored=int(ds.get('BitsStored', 0) or 0),
+        transfer_syntax=str(getattr(ds.file_meta, 'TransferSyntaxUID', '')) if hasattr(ds, 'file_meta') else '',
+        num_frames=num_frames,
+        voi=step,
+    )
+    return img, meta
