@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 import numpy as np
 
@@ -128,7 +128,7 @@ def _to_unit(arr: np.ndarray, ds: Any, voi: VoiMode) -> tuple[np.ndarray, str]:
     return (arr - np.float32(lo)) / np.float32(hi - lo), step
 
 
-def read_dicom(path: str | os.PathLike,
+def read_dicom(path: str | os.PathLike | BinaryIO,
                *,
                voi: VoiMode = 'auto',
                out_dtype: type | np.dtype = np.uint8,
@@ -137,7 +137,7 @@ def read_dicom(path: str | os.PathLike,
     """Read a DICOM file into an HxW grayscale array (bone bright).
 
     Args:
-        path: the DICOM file.
+        path: the DICOM file (a path, or an open binary file such as ``io.BytesIO``).
         voi: ``'auto'`` (VOI LUT Sequence, else Window Center/Width, else min-max),
             ``'window'`` (prefer the window over the LUT) or ``'minmax'`` (ignore both).
         out_dtype: ``np.uint8`` (0..255), ``np.uint16`` (0..65535) or ``np.float32`` (0..1).
@@ -153,14 +153,15 @@ def read_dicom(path: str | os.PathLike,
     import pydicom
     from pydicom.errors import InvalidDicomError
 
-    path = os.fspath(path)
+    src = path
+    path = getattr(src, 'name', '<DICOM bytes>') if hasattr(src, 'read') else os.fspath(src)
     out_dtype = np.dtype(out_dtype)
     if out_dtype not in (np.dtype(np.uint8), np.dtype(np.uint16), np.dtype(np.float32)):
         raise ValueError(f'out_dtype must be uint8, uint16 or float32, not {out_dtype}')
     if voi not in ('auto', 'window', 'minmax'):
         raise ValueError(f"voi must be 'auto', 'window' or 'minmax', not {voi!r}")
     try:
-        ds = pydicom.dcmread(path)
+        ds = pydicom.dcmread(src if hasattr(src, 'read') else path)
     except InvalidDicomError as exc:
         raise DicomReadError(path, f'not a valid DICOM file ({exc})') from exc
     except FileNotFoundError:
