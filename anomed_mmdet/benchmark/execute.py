@@ -1,0 +1,111 @@
+"""Run one benchmark row (train, then test) in subprocesses and measure it.
+
+Each row's work dir holds its generated config, the train / test logs and checkpoints. A row
+that was interrupted resumes from its last checkpoint (``tools/train.py --resume``); a row
+whose final checkpoint exists is only re-tested. Peak resident memory is the training
+process's ``ru_maxrss`` from ``os.wait4``; seconds per iteration are the median of the
+logged iteration times.
+"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+from .plan import METHODS, Budget, Run, render_config
+
+
+def run_command(cmd: List[str], log_path: Path, cwd: str) -> Tuple[float, float]:
+    """Run ``cmd`` with output to ``log_path``; (wall seconds, peak RSS in MiB). Raises on failure."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    with open(log_path, 'a') as log:
+        log.write(f'$ {" ".join(cmd)}\n')
+        log.flush()
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=cwd)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        tail = ''.join(log_path.read_text().splitlines(keepends=True)[-15:])
+        raise RuntimeError(f'command failed (exit {proc.returncode}), log {log_path}:\n{tail}')
+    return wall, usage.ru_maxrss / 1024.0
+
+
+def iteration_times(work_dir: Path) -> List[float]:
+    """Logged seconds per iteration of every training session under ``work_dir``."""
+    times = []
+    for js in sorted(work_dir.glob('*/vis_data/*.json')):
+        if js.stem != js.parent.parent.name:
+            continue
+        for line in js.read_text().splitlines():
+            rec = json.loads(line)
+            if 'time' in rec and 'loss' in rec:
+                times.append(float(rec['time']))
+    return times
+
+
+def test_metrics(test_dir: Path) -> Optional[Dict[str, float]]:
+    """The metrics json the newest tools/test.py run wrote under ``test_dir`` (<ts>/<ts>.json)."""
+    runs = sorted(p for p in test_dir.glob('*/*.json') if p.stem == p.parent.name)
+    return json.loads(runs[-1].read_text()) if runs else None
+
+
+def final_checkpoint(run: Run, budget: Budget, work_dir: Path) -> Path:
+    m = METHODS[run.method]
+    iters = budget.semi if m.semi else budget.burn_in + budget.semi
+    return work_dir / run.name / f'iter_{iters}.pth'
+
+
+def execute(run: Run, budget: Budget, repo: str, data_root: str, work_dir: Path,
+            python: str = sys.executable) -> dict:
+    """Train (or resume) and test one row; the row's result record."""
+    rdir = work_dir / run.name
+    rdir.mkdir(parents=True, exist_ok=True)
+    trunk_ckpt = None
+    if run.trunk is not None:
+        trunk_ckpt = str(work_dir / run.trunk.name / f'iter_{budget.burn_in}.pth')
+        if not Path(trunk_ckpt).is_file():
+            raise FileNotFoundError(f'{run.name} starts from {trunk_ckpt}, which does not exist')
+    cfg = rdir / 'config.py'
+    cfg.write_text(render_config(run, budget, repo, data_root, trunk_ckpt))
+    final = final_checkpoint(run, budget, work_dir)
+    train_s, peak_mb = 0.0, float('nan')
+    if not final.is_file():
+        cmd = [python, 'tools/train.py', str(cfg), '--work-dir', str(rdir)]
+        if (rdir / 'last_checkpoint').is_file():
+            cmd.append('--resume')
+        train_s, peak_mb = run_command(cmd, rdir / 'train.out', repo)
+        if not final.is_file():
+            raise RuntimeError(f'{run.name}: training ended without {final}')
+    test_s, _ = run_command([python, 'tools/test.py', str(cfg), str(final), '--work-dir', str(rdir / 'test')],
+                            rdir / 'test.out', repo)
+    metrics = test_metrics(rdir / 'test')
+    if metrics is None:
+        raise RuntimeError(f'{run.name}: tools/test.py wrote no metrics under {rdir / "test"}')
+    times = iteration_times(rdir)
+    return dict(name=run.name, method=run.method, ratio=run.ratio, seed=run.seed, budget=budget.name,
+                metrics=metrics, sec_per_iter=statistics.median(times) if times else float('nan'),
+                peak_rss_mb=peak_mb, train_wall_s=train_s, test_wall_s=test_s)
+
+
+def load_results(path: Path) -> Dict[str, dict]:
+    """Finished rows of a results file (one JSON object per line), by run name."""
+    rows = {}
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            if line.strip():
+                rec = json.loads(line)
+                rows[rec['name']] = rec
+    return rows
+
+
+def append_result(path: Path, record: dict) -> None:
+    """Append one finished row; a line is written whole and flushed to disk."""
+    with open(path, 'a') as f:
+        f.write(json.dumps(record) + '\n')
+        f.flush()
+        os.fsync(f.fileno())

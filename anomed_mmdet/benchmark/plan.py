@@ -1,0 +1,182 @@
+"""What the benchmark trains: methods, budgets, runs and the config file of each run.
+
+Protocol (every method sees the same data, input size, seeds and iteration budget):
+
+* a *trunk* run trains a supervised detector on the labelled part for ``burn_in + semi``
+  iterations and keeps its checkpoint at ``burn_in``; its final checkpoint is the supervised
+  row (one trunk per neck: SIB+FA for AnoMed, FPN for the baselines);
+* every semi-supervised row starts from its trunk's ``burn_in`` checkpoint and trains
+  ``semi`` iterations on labelled + unlabelled images with one shared fine-tuning schedule
+  (learning rate, EMA momentum) and its own method settings (the configs in ``configs/``);
+* the upper bound trains the SIB+FA detector on every training label for ``burn_in + semi``.
+"""
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+SUP_SIBFA = 'configs/sib/faster-rcnn_r18-slim_sib-fa_cpu-1k_synth-cxr.py'
+SUP_FPN = 'configs/faster_rcnn/faster-rcnn_r18-slim_fpn_cpu-1k_synth-cxr.py'
+
+
+@dataclass(frozen=True)
+class Method:
+    """One row family of the table."""
+    key: str
+    label: str
+    config: str
+    semi: bool
+    trunk: Optional[str] = None          # key of the supervised trunk a semi run starts from
+    seeded: bool = False                 # run for every seed (else the first seed only)
+    model: Dict = field(default_factory=dict)  # merged into the config's `model`
+    baseline: bool = False               # compared against AnoMed in the targets
+
+
+METHODS: Dict[str, Method] = {m.key: m for m in [
+    Method('supervised', 'Supervised (SIB+FA)', SUP_SIBFA, semi=False, seeded=True, baseline=True),
+    Method('supervised_fpn', 'Supervised (FPN)', SUP_FPN, semi=False, seeded=True, baseline=True),
+    Method('mean_teacher', 'MeanTeacher (FPN)',
+           'configs/mean_teacher/mean-teacher_faster-rcnn_r18-slim_fpn_cpu-1k_synth-cxr.py',
+           semi=True, trunk='supervised_fpn', baseline=True),
+    Method('soft_teacher', 'SoftTeacher (FPN)',
+           'configs/soft_teacher/soft-teacher_faster-rcnn_r18-slim_fpn_cpu-1k_synth-cxr.py',
+           semi=True, trunk='supervised_fpn', seeded=True, baseline=True),
+    Method('anomed', 'AnoMed (SIB+FA, PLO)',
+           'configs/anomed/anomed_faster-rcnn_r18-slim_sib-fa_cpu-1k_synth-cxr.py',
+           semi=True, trunk='supervised', seeded=True),
+    Method('anomed_no_sib', 'AnoMed w/o SIB (FPN)',
+           'configs/anomed/anomed_faster-rcnn_r18-slim_fpn_cpu-1k_synth-cxr.py',
+           semi=True, trunk='supervised_fpn'),
+    # scrap threshold = confident threshold: no box is hesitant, everything below t1 is background
+    Method('anomed_no_hesitant', 'AnoMed w/o hesitant branch',
+           'configs/anomed/anomed_faster-rcnn_r18-slim_sib-fa_cpu-1k_synth-cxr.py',
+           semi=True, trunk='supervised',
+           model=dict(plo=dict(scrap_thr=0.7, confident_thr=0.7))),
+    Method('supervised_full', 'Supervised, 100% labels (SIB+FA)', SUP_SIBFA, semi=False),
+]}
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Iterations, data and the shared fine-tuning schedule of one benchmark mode."""
+    name: str
+    burn_in: int
+    semi: int
+    ratios: Tuple[int, ...]
+    seeds: Tuple[int, ...]
+    num_images: int = 1000
+    image_size: int = 512
+    methods: Tuple[str, ...] = tuple(METHODS)
+    semi_lr: float = 2e-4
+    ema_momentum: float = 0.01
+    # AnoMed's unlabelled weight (chosen on val in the PLO issue: 1.0 forgot the large classes)
+    anomed_unsup_weight: float = 0.25
+
+
+BUDGETS: Dict[str, Budget] = {
+    'default': Budget('default', burn_in=400, semi=200, ratios=(5, 10), seeds=(0, 1)),
+    'quick': Budget('quick', burn_in=120, semi=40, ratios=(10,), seeds=(0,), num_images=400,
+                    methods=('supervised', 'supervised_fpn', 'mean_teacher', 'soft_teacher', 'anomed',
+                             'anomed_no_sib', 'anomed_no_hesitant')),
+}
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training + test of the benchmark."""
+    method: str
+    ratio: int          # percent of train labelled (100 for the upper bound)
+    seed: int
+
+    @property
+    def name(self) -> str:
+        return f'{self.method}_{self.ratio}pct_seed{self.seed}'
+
+    @property
+    def trunk(self) -> Optional['Run']:
+        t = METHODS[self.method].trunk
+        return Run(t, self.ratio, self.seed) if t else None
+
+
+def build_plan(budget: Budget) -> List[Run]:
+    """Runs in dependency order (trunks before the semi runs that start from them)."""
+    runs: List[Run] = []
+    for ratio in budget.ratios:
+        for seed in budget.seeds:
+            for key in budget.methods:
+                m = METHODS[key]
+                if key == 'supervised_full' or (seed != budget.seeds[0] and not m.seeded):
+                    continue
+                if m.trunk and m.trunk not in budget.methods:
+                    raise ValueError(f'{key} starts from {m.trunk}, which the budget leaves out')
+                runs.append(Run(key, ratio, seed))
+    if 'supervised_full' in budget.methods:
+        runs.append(Run('supervised_full', 100, budget.seeds[0]))
+    runs.sort(key=lambda r: METHODS[r.method].semi)  # stable: trunks first
+    return runs
+
+
+def split_files(ratio: int) -> Tuple[str, str]:
+    """Labelled / unlabelled annotation files (relative to the data root) of a label ratio."""
+    if ratio == 100:
+        return 'annotations/train.json', ''
+    return (f'annotations/benchmark/train_labeled_{ratio}pct.json',
+            f'annotations/benchmark/train_unlabeled_{ratio}pct.json')
+
+
+def render_config(run: Run, budget: Budget, repo: str, data_root: str,
+                  trunk_ckpt: Optional[str] = None) -> str:
+    """The text of the run's config file: the repo config plus the benchmark's settings."""
+    m = METHODS[run.method]
+    lab, unlab = split_files(run.ratio)
+    root = data_root.rstrip('/') + '/'
+    lines = [f"# benchmark run {run.name} ({budget.name} budget); generated, do not edit",
+             f"_base_ = '{repo}/{m.config}'",
+             f"data_root = '{root}'",
+             f"randomness = dict(seed={run.seed})",
+             "log_processor = dict(window_size=10)",
+             "val_dataloader = dict(dataset=dict(data_root=data_root))",
+             "test_dataloader = dict(dataset=dict(data_root=data_root))",
+             "val_evaluator = dict(ann_file=data_root + 'annotations/val.json')",
+             "test_evaluator = dict(ann_file=data_root + 'annotations/test.json')"]
+    if not m.semi:
+        total = budget.burn_in + budget.semi
+        warm = max(1, min(100, budget.burn_in // 4))
+        keep = budget.burn_in // 2 if budget.burn_in % 2 == 0 else budget.burn_in
+        lines += [
+            f"train_dataloader = dict(dataset=dict(data_root=data_root, ann_file='{lab}'))",
+            f"train_cfg = dict(max_iters={total}, val_interval={10 * total})",
+            "param_scheduler = [",
+            f"    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end={warm}),",
+            f"    dict(type='MultiStepLR', begin=0, end={total}, by_epoch=False,",
+            f"         milestones=[{int(total * 0.8)}, {int(total * 0.93)}], gamma=0.1)]",
+            # keeps iter_<burn_in>.pth, the semi runs' start
+            f"default_hooks = dict(logger=dict(interval=10), checkpoint=dict(_delete_=True, type='CheckpointHook', by_epoch=False, "
+            f"interval={keep}, max_keep_ckpts=-1))",
+        ]
+    else:
+        if trunk_ckpt is None:
+            raise ValueError(f'{run.name} needs the checkpoint of its trunk {run.trunk.name}')
+        s = budget.semi
+        lines += [
+            "labeled_dataset = _base_.labeled_dataset",
+            "labeled_dataset.data_root = data_root",
+            f"labeled_dataset.ann_file = '{lab}'",
+            "unlabeled_dataset = _base_.unlabeled_dataset",
+            "unlabeled_dataset.data_root = data_root",
+            f"unlabeled_dataset.ann_file = '{unlab}'",
+            "train_dataloader = dict(dataset=dict(datasets=[labeled_dataset, unlabeled_dataset]))",
+            f"load_from = '{trunk_ckpt}'",
+            f"train_cfg = dict(max_iters={s}, val_interval={10 * s})",
+            f"param_scheduler = [dict(type='MultiStepLR', begin=0, end={s}, by_epoch=False, "
+            f"milestones=[{int(s * 0.85)}], gamma=0.1)]",
+            f"optim_wrapper = dict(optimizer=dict(lr={budget.semi_lr}))",
+            f"custom_hooks = [dict(type='MeanTeacherHook', momentum={budget.ema_momentum}, interval=1, "
+            "skip_buffer=False)]",
+            f"default_hooks = dict(logger=dict(interval=10), checkpoint=dict(_delete_=True, type='CheckpointHook', by_epoch=False, "
+            f"interval={max(10, s // 4)}, max_keep_ckpts=1))",
+        ]
+    model = dict(m.model)
+    if run.method.startswith('anomed'):
+        model['semi_train_cfg'] = dict(unsup_weight=budget.anomed_unsup_weight)
+    if model:
+        lines.append(f'model = {model!r}')
+    return '\n'.join(lines) + '\n'
