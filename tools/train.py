@@ -6,6 +6,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from anomed_mmdet.utils.cli import add_common_args, load_config
+from anomed_mmdet.utils.resume import CheckpointError, resolve_resume_checkpoint
 
 
 def parse_args() -> argparse.Namespace:
@@ -25,21 +26,25 @@ def parse_args() -> argparse.Namespace:
 def build_config(args: argparse.Namespace) -> Config:
     cfg = load_config(args)
     if args.amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        skipping = cfg.optim_wrapper.get('type') == 'SkipNonFiniteOptimWrapper'
+        cfg.optim_wrapper.type = 'SkipNonFiniteAmpOptimWrapper' if skipping else 'AmpOptimWrapper'
         cfg.optim_wrapper.loss_scale = 'dynamic'
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
             raise RuntimeError('--auto-scale-lr needs `auto_scale_lr.base_batch_size` in the config')
         cfg.auto_scale_lr.enable = True
-    if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
-    elif args.resume is not None:
-        cfg.resume, cfg.load_from = True, args.resume
+    if args.resume is not None:
+        # checked first: a truncated / damaged checkpoint stops here with its name (CheckpointError);
+        # 'auto' with no last_checkpoint in the work dir gives None, a fresh start
+        cfg.resume, cfg.load_from = True, resolve_resume_checkpoint(cfg.work_dir, args.resume)
     return cfg
 
 
 def main() -> None:
-    cfg = build_config(parse_args())
+    try:
+        cfg = build_config(parse_args())
+    except CheckpointError as e:
+        raise SystemExit(f'tools/train.py: {e}') from None
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()
 

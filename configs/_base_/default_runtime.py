@@ -3,9 +3,14 @@ _base_ = 'mmdet::_base_/default_runtime.py'
 
 custom_imports = dict(imports=['anomed_mmdet'], allow_failed_imports=False)
 
+# AtomicCheckpointHook: mmengine's CheckpointHook whose .pth and last_checkpoint writes survive a
+# kill (temporary file + fsync + rename). NonFiniteGuardHook: on an iteration whose optimizer
+# step SkipNonFiniteOptimWrapper (configs/_base_/schedules/schedule_iter.py) skipped because
+# of a NaN / Inf, the EMA teacher is not updated either. See docs/reliability.md.
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=1000, max_keep_ckpts=2),
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=1000, max_keep_ckpts=2),
+    nonfinite=dict(type='NonFiniteGuardHook'),
     visualization=dict(type='DetVisualizationHook'))
 log_processor = dict(type='LogProcessor', window_size=20, by_epoch=False)
 

@@ -9,7 +9,10 @@ param_scheduler = [
     dict(type='MultiStepLR', begin=0, end=max_iters, by_epoch=False,
          milestones=[16000, 19000], gamma=0.1),
 ]
+# A NaN / Inf loss or gradient skips that iteration's step (weights, buffers and EMA teacher
+# kept, logged); max_consecutive skips in a row stop the run (docs/reliability.md).
 optim_wrapper = dict(
-    type='OptimWrapper',
+    type='SkipNonFiniteOptimWrapper',
+    max_consecutive=3,
     optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=0.0001))
 auto_scale_lr = dict(enable=False, base_batch_size=16)

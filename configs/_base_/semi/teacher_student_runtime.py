@@ -9,5 +9,5 @@ custom_hooks = [
     dict(type='MeanTeacherHook', momentum=0.001, interval=1, skip_buffer=False),
 ]
 default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, max_keep_ckpts=2,
+    checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, max_keep_ckpts=2,
                     save_best='teacher/coco/bbox_mAP', rule='greater'))
