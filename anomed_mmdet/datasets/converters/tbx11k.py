@@ -1,0 +1,226 @@
+"""TBX11K (``imgs/``, ``annotations/xml/``, ``lists/*.txt``) -> COCO json per list.
+
+Images stay where they are: ``file_name`` is relative to ``<root>/imgs`` (set
+``data_prefix=dict(img='<root>/imgs/')``). Boxes come from the Pascal-VOC XML files
+(``annotations/xml/<stem>.xml``), in pixels as written (no 1-based shift).
+
+Decisions (also in docs/datasets.md):
+
+* Classes: ``ActiveTuberculosis``, ``ObsoletePulmonaryTuberculosis`` (latent TB).
+  ``PulmonaryTuberculosis`` (uncertain type) is skipped and reported by default, or
+  mapped to one of the two (``uncertain='active'|'obsolete'``).
+* ``health/`` and ``sick/`` (sick but not TB) images are negatives (no boxes); an XML
+  with boxes for one of them is a contradiction: the image is skipped and reported.
+* ``test/`` images have no public boxes: they are kept without annotations.
+* Any other image (``tb/``, ``extra/``...) needs its XML with at least one usable box;
+  otherwise it is skipped (not a trustworthy negative) and reported.
+* Boxes: unknown names, missing / non-numeric / inverted / empty coordinates are skipped;
+  beyond the image by more than ``clip_tolerance`` of its long side skipped, less clipped
+  (a note). A list line naming a missing image or repeating an earlier line is skipped.
+"""
+from __future__ import annotations
+
+import glob
+import math
+import os
+import xml.etree.ElementTree as ET
+from typing import Optional, Sequence
+
+from .common import ConversionReport, StrictModeError, atomic_write_json, png_info
+
+__all__ = ['TBX_CLASSES', 'UNCERTAIN_NAME', 'parse_voc_xml', 'image_size', 'convert_tbx11k']
+
+TBX_CLASSES = ('ActiveTuberculosis', 'ObsoletePulmonaryTuberculosis')
+UNCERTAIN_NAME = 'PulmonaryTuberculosis'
+NEGATIVE_GROUPS = ('health', 'sick')
+UNLABELED_GROUPS = ('test',)
+_UNCERTAIN_MAP = {'active': 'ActiveTuberculosis', 'obsolete': 'ObsoletePulmonaryTuberculosis'}
+
+
+def image_size(path: str) -> Optional[tuple[int, int]]:
+    """(width, height) from the image header (PNG directly, other formats via PIL)."""
+    info = png_info(path)
+    if info:
+        return info[:2]
+    try:
+        from PIL import Image
+        with Image.open(path) as im:
+            return im.size
+    except Exception:  # noqa: BLE001  (unreadable -> None, reported by the caller)
+        return None
+
+
+def parse_voc_xml(path: str) -> tuple[Optional[tuple[int, int]], list[tuple[int, str, list]]]:
+    """``(size or None, [(object_index, name, [xmin, ymin, xmax, ymax] as text)])``.
+
+    Raises ``ET.ParseError`` for malformed XML.
+    """
+    root = ET.parse(path).getroot()
+    size = None
+    sz = root.find('size')
+    if sz is not None:
+        try:
+            size = (int(float(sz.findtext('width'))), int(float(sz.findtext('height'))))
+        except (TypeError, ValueError):
+            size = None
+    objects = []
+    for k, obj in enumerate(root.iter('object')):
+        name = (obj.findtext('name') or '').strip()
+        bb = obj.find('bndbox')
+        coords = [None if bb is None else bb.findtext(t) for t in ('xmin', 'ymin', 'xmax', 'ymax')]
+        objects.append((k, name, coords))
+    return size, objects
+
+
+def _box(coords: list, w: int, h: int, tol: float) -> tuple[Optional[list], str]:
+    """Validated ``[x1, y1, x2, y2]`` (maybe clipped) and a reason/note text."""
+    try:
+        x1, y1, x2, y2 = (float(c) for c in coords)
+    except (TypeError, ValueError):
+        return None, f'missing or non-numeric coordinates {coords}'
+    if not all(math.isfinite(v) for v in (x1, y1, x2, y2)):
+        return None, f'non-numeric coordinates {coords}'
+    if x1 > x2 or y1 > y2:
+        return None, f'inverted box (xmin > xmax or ymin > ymax): {[x1, y1, x2, y2]}'
+    if x1 == x2 or y1 == y2:
+        return None, f'empty box (zero width or height): {[x1, y1, x2, y2]}'
+    over = max(-x1, -y1, x2 - w, y2 - h, 0.0)
+    if over == 0:
+        return [x1, y1, x2, y2], ''
+    c = [max(x1, 0.0), max(y1, 0.0), min(x2, float(w)), min(y2, float(h))]
+    if over > tol * max(w, h) or c[2] <= c[0] or c[3] <= c[1]:
+        return None, f'box outside the image ({w}x{h}) by {over:.1f} px: {[x1, y1, x2, y2]}'
+    return c, f'box clipped to the image ({w}x{h}), overshoot {over:.1f} px'
+
+
+def _convert_list(root: str, list_path: str, label_of: dict, tol: float,
+                  report: ConversionReport) -> dict:
+    img_root, xml_root = os.path.join(root, 'imgs'), os.path.join(root, 'annotations', 'xml')
+    lname = os.path.basename(list_path)
+    images, annotations, seen = [], [], {}
+    with open(list_path) as f:
+        lines = [ln.strip() for ln in f]
+    for line_no, rel in enumerate(lines, 1):
+        if not rel:
+            continue
+        rel = rel.replace('\\', '/')
+        rel = rel[2:] if rel.startswith('./') else rel.lstrip('/')
+        if rel in seen:
+            report.skip('image', f'duplicate of line {seen[rel]}', file=lname, row=line_no, image=rel)
+            continue
+        seen[rel] = line_no
+        path = os.path.join(img_root, rel)
+        group = rel.split('/')[0]
+        if not os.path.isfile(path):
+            report.skip('image', 'image file missing', file=lname, row=line_no, image=rel)
+            continue
+        size = image_size(path)
+        if size is None:
+            report.skip('image', 'unreadable image header', file=lname, row=line_no, image=rel)
+            continue
+        w, h = size
+        xml_path = os.path.join(xml_root, os.path.splitext(os.path.basename(rel))[0] + '.xml')
+        xml_name = os.path.relpath(xml_path, root)
+        objects: list = []
+        if os.path.isfile(xml_path):
+            try:
+                xml_size, objects = parse_voc_xml(xml_path)
+            except ET.ParseError as exc:
+                report.skip('image', f'bad XML ({exc})', file=xml_name, image=rel, list=lname, row=line_no)
+                continue
+            if xml_size and xml_size != (w, h):
+                report.note(f'XML size {xml_size[0]}x{xml_size[1]} differs from the image {w}x{h}; '
+                            'boxes checked against the image', file=xml_name, image=rel)
+        elif group not in NEGATIVE_GROUPS + UNLABELED_GROUPS:
+            report.skip('image', 'no XML annotation for a TB image', file=lname, row=line_no, image=rel)
+            continue
+        if group in NEGATIVE_GROUPS and objects:
+            report.skip('image', f'{len(objects)} box(es) in the XML of a {group}/ (non-TB) image',
+                        file=xml_name, image=rel, list=lname, row=line_no)
+            continue
+        boxes, bad = [], 0
+        for k, name, coords in objects:
+            if name == UNCERTAIN_NAME and name not in label_of:
+                report.skip('box', f'uncertain class {UNCERTAIN_NAME} skipped (see --uncertain)',
+                            file=xml_name, row=k + 1, image=rel)
+                bad += 1
+                continue
+            if name not in label_of:
+                report.skip('box', f'unknown object name {name!r}', file=xml_name, row=k + 1, image=rel)
+                bad += 1
+                continue
+            box, why = _box(coords, w, h, tol)
+            if box is None:
+                report.skip('box', why, file=xml_name, row=k + 1, image=rel)
+                bad += 1
+                continue
+            if why:
+                report.note(why, file=xml_name, row=k + 1, image=rel)
+            boxes.append((label_of[name], box))
+        if objects and not boxes:
+            report.skip('image', f'all {bad} box(es) skipped; not a trustworthy negative',
+                        file=xml_name, image=rel, list=lname, row=line_no)
+            continue
+        img_id = len(images) + 1
+        images.append(dict(id=img_id, file_name=rel, width=w, height=h, group=group))
+        for cat, (x1, y1, x2, y2) in boxes:
+            bw, bh = x2 - x1, y2 - y1
+            annotations.append(dict(id=len(annotations) + 1, image_id=img_id, category_id=cat,
+                                    bbox=[round(x1, 2), round(y1, 2), round(bw, 2), round(bh, 2)],
+                                    area=round(bw * bh, 2), iscrowd=0))
+    return dict(info=dict(description=f'TBX11K {lname} converted by anomed_mmdet',
+                          image_root='imgs/'),
+                images=images, annotations=annotations,
+                categories=[dict(id=i + 1, name=c, supercategory='tuberculosis')
+                            for i, c in enumerate(TBX_CLASSES)])
+
+
+def convert_tbx11k(root: str,
+                   out_dir: str,
+                   lists: Optional[Sequence[str]] = None,
+                   *,
+                   uncertain: str = 'skip',
+                   clip_tolerance: float = 0.02,
+                   strict: bool = False,
+                   verbose: bool = True) -> dict:
+    """Write ``<out_dir>/<list>.json`` for each list (default: every ``lists/*.txt``).
+
+    ``lists`` holds names (``TBX11K_train``) or paths. The report goes to
+    ``<out_dir>/conversion_report_tbx11k.json``. ``strict=True`` raises
+    :class:`StrictModeError` on any skip, after writing the report and no json.
+    """
+    if uncertain not in ('skip', *_UNCERTAIN_MAP):
+        raise ValueError(f"uncertain must be 'skip', 'active' or 'obsolete', not {uncertain!r}")
+    label_of = {c: i + 1 for i, c in enumerate(TBX_CLASSES)}
+    if uncertain != 'skip':
+        label_of[UNCERTAIN_NAME] = label_of[_UNCERTAIN_MAP[uncertain]]
+    if lists:
+        paths = [p if os.path.isfile(p) else os.path.join(root, 'lists', p if p.endswith('.txt') else f'{p}.txt')
+                 for p in lists]
+    else:
+        paths = sorted(glob.glob(os.path.join(glob.escape(root), 'lists', '*.txt')))
+    missing = [p for p in paths if not os.path.isfile(p)]
+    if missing or not paths:
+        raise FileNotFoundError(f'list file(s) not found: {missing or os.path.join(root, "lists", "*.txt")}')
+    report = ConversionReport(dataset='TBX11K', root=root, lists=[os.path.basename(p) for p in paths],
+                              classes=list(TBX_CLASSES), uncertain=uncertain, clip_tolerance=clip_tolerance)
+    report_path = os.path.join(out_dir, 'conversion_report_tbx11k.json')
+    cocos = {os.path.splitext(os.path.basename(p))[0]: _convert_list(root, p, label_of, clip_tolerance, report)
+             for p in paths}
+    summary = {name: dict(images=len(c['images']), annotations=len(c['annotations']),
+                          negatives=len(c['images']) - len({a['image_id'] for a in c['annotations']}))
+               for name, c in cocos.items()}
+    if strict and report.skips:
+        report.write(report_path, lists=summary, strict_failure=True)
+        raise StrictModeError(f'--strict: {len(report.skips)} skip(s); see {report_path}')
+    for name, coco in cocos.items():
+        atomic_write_json(os.path.join(out_dir, f'{name}.json'), coco)
+    report.write(report_path, lists=summary, skipped=len(report.skips))
+    if verbose:
+        for name, s in summary.items():
+            print(f'{name}: {s["images"]} images ({s["negatives"]} without boxes), '
+                  f'{s["annotations"]} boxes -> {os.path.join(out_dir, name + ".json")}')
+        for line in report.summary_lines():
+            print('  ' + line)
+        print(f'  report: {report_path}')
+    return dict(lists=summary, skipped=len(report.skips), report=report_path)
