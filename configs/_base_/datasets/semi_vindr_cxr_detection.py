@@ -1,13 +1,18 @@
-# Semi-supervised VinDr-CXR (the paper's 5-class subset), COCO format as written by the VinDr
-# converter and the semi split tool (see the real-data issue):
-#   data/vindr_cxr/images/{train,test}/*.png
-#   data/vindr_cxr/annotations/train.{fold}@{percent}.json, train.{fold}@{percent}-unlabeled.json,
-#   val.json, test.json
+# Semi-supervised VinDr-CXR (the paper's 5-class subset), COCO format as written by
+# tools/dataset_converters/vindr_cxr.py (--preset paper5) and the semi split tool:
+#   data/vindr_cxr/images/{train,test}/<image_id>.png
+#   data/vindr_cxr/annotations/{train,test}.json
+#   data/vindr_cxr/annotations/train.{fold}@{percent}.json            (labelled part)
+#   data/vindr_cxr/annotations/train.{fold}@{percent}-unlabeled.json  (the rest, no boxes)
+# VinDr-CXR has no official validation split: validation (and the best-checkpoint rule) uses
+# the test set here, as the paper reports test AP. To select checkpoints without touching the
+# test set, point val_dataloader / val_evaluator at a held-out part of train.
 # Pipelines, augmentation and sampler are those of the synthetic set, at 1024 px.
 _base_ = './semi_synth_cxr_detection.py'
 
 dataset_type = 'CocoDataset'
 data_root = 'data/vindr_cxr/'
+ann_prefix = 'annotations/'
 metainfo = dict(classes=('Aortic enlargement', 'Calcification', 'Cardiomegaly', 'Pulmonary fibrosis',
                          'Nodule/Mass'))
 fold, percent = 1, 10
@@ -30,18 +35,17 @@ test_pipeline = [dict(t, scale=img_scale) if t['type'] == 'Resize' else t for t 
 
 labeled_dataset = dict(
     type=dataset_type, data_root=data_root, metainfo=metainfo,
-    ann_file=f'annotations/train.{fold}@{percent}.json', data_prefix=dict(img='images/train/'),
+    ann_file=f'{ann_prefix}train.{fold}@{percent}.json', data_prefix=dict(img='images/train/'),
     filter_cfg=dict(filter_empty_gt=False), pipeline=sup_pipeline)
 unlabeled_dataset = dict(
     type=dataset_type, data_root=data_root, metainfo=metainfo,
-    ann_file=f'annotations/train.{fold}@{percent}-unlabeled.json', data_prefix=dict(img='images/train/'),
+    ann_file=f'{ann_prefix}train.{fold}@{percent}-unlabeled.json', data_prefix=dict(img='images/train/'),
     filter_cfg=dict(filter_empty_gt=False), pipeline=unsup_pipeline)
+test_dataset = dict(
+    type=dataset_type, data_root=data_root, metainfo=metainfo, ann_file=f'{ann_prefix}test.json',
+    data_prefix=dict(img='images/test/'), test_mode=True, pipeline=test_pipeline)
 train_dataloader = dict(dataset=dict(datasets=[labeled_dataset, unlabeled_dataset]))
-val_dataloader = dict(dataset=dict(
-    type=dataset_type, data_root=data_root, metainfo=metainfo, ann_file='annotations/val.json',
-    data_prefix=dict(img='images/train/'), pipeline=test_pipeline))
-test_dataloader = dict(dataset=dict(
-    type=dataset_type, data_root=data_root, metainfo=metainfo, ann_file='annotations/test.json',
-    data_prefix=dict(img='images/test/'), pipeline=test_pipeline))
-val_evaluator = dict(ann_file=data_root + 'annotations/val.json')
-test_evaluator = dict(ann_file=data_root + 'annotations/test.json')
+val_dataloader = dict(dataset=dict(_delete_=True, **test_dataset))
+test_dataloader = dict(dataset=dict(_delete_=True, **test_dataset))
+val_evaluator = dict(ann_file=f'{data_root}{ann_prefix}test.json')
+test_evaluator = dict(ann_file=f'{data_root}{ann_prefix}test.json')

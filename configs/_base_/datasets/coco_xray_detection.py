@@ -1,0 +1,36 @@
+# Any X-ray detection set in COCO format (the out-of-distribution fine-tuning recipe):
+#   <data_root>/images/...            (file_name in the json: relative to images/)
+#   <data_root>/annotations/{train,val,test}.json
+# Configs using it set data_root, metainfo (class names) and num_classes; see
+# configs/finetune/ and docs/inference.md. 1024 px, flip; no colour augmentation.
+_base_ = './synth_cxr_detection.py'
+
+dataset_type = 'CocoDataset'
+data_root = 'data/coco_xray/'
+img_scale = (1024, 1024)
+backend_args = None
+
+train_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=backend_args),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='PackDetInputs', meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
+]
+train_dataloader = dict(batch_size=2, dataset=dict(
+    type=dataset_type, data_root=data_root, ann_file='annotations/train.json',
+    data_prefix=dict(img='images/'), pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(
+    type=dataset_type, data_root=data_root, ann_file='annotations/val.json',
+    data_prefix=dict(img='images/'), pipeline=test_pipeline))
+test_dataloader = dict(dataset=dict(
+    type=dataset_type, data_root=data_root, ann_file='annotations/test.json',
+    data_prefix=dict(img='images/'), pipeline=test_pipeline))
+val_evaluator = dict(ann_file=data_root + 'annotations/val.json')
+test_evaluator = dict(ann_file=data_root + 'annotations/test.json')

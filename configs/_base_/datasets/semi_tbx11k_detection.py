@@ -1,0 +1,28 @@
+# Semi-supervised TBX11K (tuberculosis: 2 box classes), 512 px radiographs, COCO format:
+#   data/tbx11k/imgs/{health,sick,tb,...}/*.png   (file_name in the json: relative to imgs/)
+#   data/tbx11k/annotations/coco/{train,val}.json
+#   data/tbx11k/annotations/coco/train.{fold}@{percent}.json, train.{fold}@{percent}-unlabeled.json
+# The official test labels are not public: validation and test use val.json.
+# Pipelines, augmentation (448-576 px jitter) and sampler are those of the synthetic set.
+_base_ = './semi_synth_cxr_detection.py'
+
+dataset_type = 'CocoDataset'
+data_root = 'data/tbx11k/'
+ann_prefix = 'annotations/coco/'
+metainfo = dict(classes=('ActiveTuberculosis', 'ObsoletePulmonaryTuberculosis'))
+fold, percent = 1, 10
+
+labeled_dataset = dict(
+    _base_.labeled_dataset, type=dataset_type, data_root=data_root, metainfo=metainfo,
+    ann_file=f'{ann_prefix}train.{fold}@{percent}.json', data_prefix=dict(img='imgs/'))
+unlabeled_dataset = dict(
+    _base_.unlabeled_dataset, type=dataset_type, data_root=data_root, metainfo=metainfo,
+    ann_file=f'{ann_prefix}train.{fold}@{percent}-unlabeled.json', data_prefix=dict(img='imgs/'))
+test_dataset = dict(
+    type=dataset_type, data_root=data_root, metainfo=metainfo, ann_file=f'{ann_prefix}val.json',
+    data_prefix=dict(img='imgs/'), test_mode=True, pipeline=_base_.test_pipeline)
+train_dataloader = dict(dataset=dict(datasets=[labeled_dataset, unlabeled_dataset]))
+val_dataloader = dict(dataset=dict(_delete_=True, **test_dataset))
+test_dataloader = dict(dataset=dict(_delete_=True, **test_dataset))
+val_evaluator = dict(ann_file=f'{data_root}{ann_prefix}val.json')
+test_evaluator = dict(ann_file=f'{data_root}{ann_prefix}val.json')

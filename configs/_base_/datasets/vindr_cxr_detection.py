@@ -1,0 +1,16 @@
+# Supervised VinDr-CXR, 5 classes: the labelled part of the semi-supervised split
+# (train.{fold}@{percent}.json) with the labelled-branch pipeline of semi_vindr_cxr_detection.py,
+# so that a supervised baseline sees exactly the labels and augmentation AnoMed sees. For
+# every label, override the loader's ann_file with the full train json.
+# Same data layout, validation and test sets as semi_vindr_cxr_detection.py.
+_base_ = './semi_vindr_cxr_detection.py'
+
+train_pipeline = [dict(type='PackDetInputs') if t['type'] == 'MultiBranch' else t
+                  for t in _base_.sup_pipeline]
+train_dataloader = dict(
+    _delete_=True,
+    batch_size=2,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(_base_.labeled_dataset, pipeline=train_pipeline))
