@@ -3,6 +3,10 @@
 #   data/tbx11k/annotations/coco/{train,val}.json
 #   data/tbx11k/annotations/coco/train.{fold}@{percent}.json, train.{fold}@{percent}-unlabeled.json
 # The official test labels are not public: validation and test use val.json.
+# tools/dataset_converters/tbx11k.py names its json files after the lists:
+#   python tools/dataset_converters/tbx11k.py data/tbx11k data/tbx11k/annotations/coco \
+#       --lists TBX11K_train TBX11K_val
+#   then rename TBX11K_train.json -> train.json, TBX11K_val.json -> val.json, and split train.json.
 # Pipelines, augmentation (448-576 px jitter) and sampler are those of the synthetic set.
 _base_ = './semi_synth_cxr_detection.py'
 

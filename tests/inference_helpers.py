@@ -1,0 +1,75 @@
+"""Tiny models, random-weight checkpoints and inputs for the inference / conversion tests."""
+from pathlib import Path
+from typing import Tuple
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from tests.conftest import REPO
+
+SEMI_CFG = REPO / 'configs/anomed/anomed_faster-rcnn_r18-slim_sib-fa_cpu-1k_synth-cxr.py'
+PLAIN_CFG = REPO / 'configs/sib/faster-rcnn_r18-slim_sib-fa_cpu-1k_synth-cxr-10pct.py'
+CLASSES = ('nodule', 'calcification', 'mass', 'pleural_effusion', 'cardiomegaly')
+
+
+def build_model(cfg_path: Path, seed: int = 0) -> torch.nn.Module:
+    """The config's model with seeded random weights (no init_weights, nothing downloaded)."""
+    import anomed_mmdet  # noqa: F401
+    from mmdet.registry import MODELS
+    init_default_scope('mmdet')
+    torch.manual_seed(seed)
+    return MODELS.build(Config.fromfile(str(cfg_path)).model).eval()
+
+
+def save_checkpoint(model: torch.nn.Module, path: Path, classes=CLASSES) -> Path:
+    """What mmengine's Runner saves, minus optimizer / message hub: state_dict + meta."""
+    torch.save({'state_dict': model.state_dict(),
+                'meta': {'dataset_meta': {'classes': tuple(classes)}, 'iter': 7}}, str(path))
+    return path
+
+
+def semi_checkpoint(tmp_dir: Path) -> Tuple[torch.nn.Module, Path]:
+    """An AnoMed model whose teacher and student differ, and its checkpoint."""
+    model = build_model(SEMI_CFG)
+    assert not torch.equal(model.teacher.backbone.conv1.weight, model.student.backbone.conv1.weight)
+    return model, save_checkpoint(model, tmp_dir / 'anomed.pth')
+
+
+def gray_image(h: int = 150, w: int = 200, seed: int = 0) -> np.ndarray:
+    """A smooth HxW uint8 radiograph-like image."""
+    rng = np.random.RandomState(seed)
+    yy, xx = np.mgrid[0:h, 0:w]
+    img = 120 + 60 * np.sin(xx / 9.0) * np.cos(yy / 13.0) + rng.normal(0, 8, (h, w))
+    img[h // 3:h // 3 + 20, w // 2:w // 2 + 25] += 70  # a bright "lesion"
+    img[0, 0], img[-1, -1] = 0, 255  # full range: a min-max DICOM window maps it back as is
+    return img.clip(0, 255).astype(np.uint8)
+
+
+def write_png(path: Path, img: np.ndarray) -> Path:
+    import cv2
+    path.parent.mkdir(parents=True, exist_ok=True)
+    assert cv2.imwrite(str(path), img)
+    return path
+
+
+def write_dicom16(path: Path, img8: np.ndarray) -> Path:
+    """A MONOCHROME2, 16-bit stored (12 bits used) DICOM made with pydicom from an 8-bit image."""
+    from pydicom.dataset import FileDataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = FileDataset(str(path), {}, file_meta=meta, preamble=b'\0' * 128)
+    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+    ds.Modality, ds.PatientID = 'DX', 'TEST'
+    ds.Rows, ds.Columns = img8.shape
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, 'MONOCHROME2'
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    ds.PixelData = (img8.astype(np.uint16) * 16).tobytes()  # 0..4080
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ds.save_as(str(path), enforce_file_format=True)
+    return path
