@@ -118,8 +118,9 @@ def split_files(ratio: int) -> Tuple[str, str]:
     """Labelled / unlabelled annotation files (relative to the data root) of a label ratio."""
     if ratio == 100:
         return 'annotations/train.json', ''
-    return (f'annotations/benchmark/train_labeled_{ratio}pct.json',
-            f'annotations/benchmark/train_unlabeled_{ratio}pct.json')
+    # mmdet's split_coco naming, as tools/misc/split_semi.py writes it (fold 1)
+    return (f'annotations/benchmark/train.1@{ratio}.json',
+            f'annotations/benchmark/train.1@{ratio}-unlabeled.json')
 
 
 def render_config(run: Run, budget: Budget, repo: str, data_root: str,
@@ -149,7 +150,7 @@ def render_config(run: Run, budget: Budget, repo: str, data_root: str,
             f"    dict(type='MultiStepLR', begin=0, end={total}, by_epoch=False,",
             f"         milestones=[{int(total * 0.8)}, {int(total * 0.93)}], gamma=0.1)]",
             # keeps iter_<burn_in>.pth, the semi runs' start
-            f"default_hooks = dict(logger=dict(interval=10), checkpoint=dict(_delete_=True, type='CheckpointHook', by_epoch=False, "
+            f"default_hooks = dict(logger=dict(interval=10), checkpoint=dict(_delete_=True, type='AtomicCheckpointHook', by_epoch=False, "
             f"interval={keep}, max_keep_ckpts=-1))",
         ]
     else:
@@ -171,7 +172,7 @@ def render_config(run: Run, budget: Budget, repo: str, data_root: str,
             f"optim_wrapper = dict(optimizer=dict(lr={budget.semi_lr}))",
             f"custom_hooks = [dict(type='MeanTeacherHook', momentum={budget.ema_momentum}, interval=1, "
             "skip_buffer=False)]",
-            f"default_hooks = dict(logger=dict(interval=10), checkpoint=dict(_delete_=True, type='CheckpointHook', by_epoch=False, "
+            f"default_hooks = dict(logger=dict(interval=10), checkpoint=dict(_delete_=True, type='AtomicCheckpointHook', by_epoch=False, "
             f"interval={max(10, s // 4)}, max_keep_ckpts=1))",
         ]
     model = dict(m.model)

@@ -43,8 +43,8 @@ def test_supervised_trunk_then_anomed_end_to_end(tiny_synth, tmp_path):
     root, _, _ = tiny_synth
     bench = root / 'annotations' / 'benchmark'
     bench.mkdir(exist_ok=True)
-    shutil.copy(root / 'annotations' / 'train_labeled.json', bench / 'train_labeled_50pct.json')
-    shutil.copy(root / 'annotations' / 'train_unlabeled.json', bench / 'train_unlabeled_50pct.json')
+    shutil.copy(root / 'annotations' / 'train_labeled.json', bench / 'train.1@50.json')
+    shutil.copy(root / 'annotations' / 'train_unlabeled.json', bench / 'train.1@50-unlabeled.json')
     budget = Budget('tiny', burn_in=2, semi=2, ratios=(50,), seeds=(0,), methods=('supervised', 'anomed'))
     work = tmp_path / 'work'
     trunk = execute(Run('supervised', 50, 0), budget, str(REPO), str(root), work)

@@ -57,7 +57,7 @@ def test_rendered_configs_parse(tmp_path, method):
     if METHODS[method].semi:
         assert cfg.train_cfg.max_iters == budget.semi and cfg.load_from == trunk
         lab, unlab = ds.datasets
-        assert lab.ann_file.endswith('train_labeled_5pct.json') and unlab.ann_file.endswith('unlabeled_5pct.json')
+        assert lab.ann_file.endswith('train.1@5.json') and unlab.ann_file.endswith('train.1@5-unlabeled.json')
         assert lab.data_root == unlab.data_root == str(tmp_path / 'data') + '/'
         assert cfg.optim_wrapper.optimizer.lr == budget.semi_lr
         assert cfg.custom_hooks[0].momentum == budget.ema_momentum
@@ -67,8 +67,9 @@ def test_rendered_configs_parse(tmp_path, method):
         # a checkpoint lands exactly at the burn-in iteration and none is deleted
         assert budget.burn_in % cfg.default_hooks.checkpoint.interval == 0
         assert cfg.default_hooks.checkpoint.max_keep_ckpts == -1
+        assert cfg.default_hooks.checkpoint.type == 'AtomicCheckpointHook'
         assert ds.ann_file == ('annotations/train.json' if method == 'supervised_full'
-                               else 'annotations/benchmark/train_labeled_5pct.json')
+                               else 'annotations/benchmark/train.1@5.json')
     if method.startswith('anomed'):
         assert cfg.model.semi_train_cfg.unsup_weight == budget.anomed_unsup_weight
         assert cfg.model.semi_train_cfg.sup_weight == 1.0  # merged, not replaced

@@ -30,6 +30,7 @@ from anomed_mmdet.benchmark import (BUDGETS, METHODS, aggregate, build_plan, plo
                                     render_markdown, targets)
 from anomed_mmdet.benchmark.execute import append_result, execute, load_results  # noqa: E402
 from anomed_mmdet.benchmark.plan import split_files  # noqa: E402
+from anomed_mmdet.datasets.converters.semi_split import split_semi  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -57,12 +58,8 @@ def prepare_data(budget, data_root: Path, seed: int = 0) -> None:
         if lab.is_file() and unlab.is_file():
             continue
         lab.parent.mkdir(parents=True, exist_ok=True)
-        make_split(data_root / 'annotations' / 'train.json', ratio, seed, lab, unlab)
-
-
-def make_split(train_json: Path, ratio: int, seed: int, lab: Path, unlab: Path) -> None:
-    from anomed_mmdet.datasets.converters.semi_split import split_coco_stratified
-    split_coco_stratified(str(train_json), ratio, seed, str(lab), str(unlab))
+        split_semi(str(data_root / 'annotations' / 'train.json'), str(lab.parent), percents=[ratio],
+                   folds=[1], seed=seed)
 
 
 def class_names_and_rarest(data_root: Path) -> tuple:
