@@ -72,7 +72,8 @@ class Budget:
 
 
 BUDGETS: Dict[str, Budget] = {
-    'default': Budget('default', burn_in=400, semi=200, ratios=(5, 10), seeds=(0, 1)),
+    # the ratio listed first is trained first: the issue's targets are read at 10% labels
+    'default': Budget('default', burn_in=300, semi=200, ratios=(10, 5), seeds=(0, 1)),
     'quick': Budget('quick', burn_in=120, semi=40, ratios=(10,), seeds=(0,), num_images=400,
                     methods=('supervised', 'supervised_fpn', 'mean_teacher', 'soft_teacher', 'anomed',
                              'anomed_no_sib', 'anomed_no_hesitant')),
@@ -97,20 +98,22 @@ class Run:
 
 
 def build_plan(budget: Budget) -> List[Run]:
-    """Runs in dependency order (trunks before the semi runs that start from them)."""
+    """Runs in dependency order, ratio by ratio and seed by seed (a trunk before the semi runs
+    that start from it), so a partly finished benchmark already has whole (ratio, seed) groups."""
     runs: List[Run] = []
     for ratio in budget.ratios:
         for seed in budget.seeds:
+            group = []
             for key in budget.methods:
                 m = METHODS[key]
                 if key == 'supervised_full' or (seed != budget.seeds[0] and not m.seeded):
                     continue
                 if m.trunk and m.trunk not in budget.methods:
                     raise ValueError(f'{key} starts from {m.trunk}, which the budget leaves out')
-                runs.append(Run(key, ratio, seed))
+                group.append(Run(key, ratio, seed))
+            runs += sorted(group, key=lambda r: METHODS[r.method].semi)  # stable: trunks first
     if 'supervised_full' in budget.methods:
         runs.append(Run('supervised_full', 100, budget.seeds[0]))
-    runs.sort(key=lambda r: METHODS[r.method].semi)  # stable: trunks first
     return runs
 
 
