@@ -210,6 +210,8 @@ def test_json_written_atomically(vindr_root, tmp_path, monkeypatch):
 
 
 def test_workers_give_same_json(vindr_root, tmp_path):
+    # OpenCV's thread pool alive in the parent: forked workers used to hang on it
+    cv2.resize(np.zeros((2000, 2000), np.uint8), (500, 500), interpolation=cv2.INTER_AREA)
     run(vindr_root, tmp_path / 'one', workers=1)
     run(vindr_root, tmp_path / 'two', workers=2)
     assert load(tmp_path / 'one/annotations/train.json') == load(tmp_path / 'two/annotations/train.json')

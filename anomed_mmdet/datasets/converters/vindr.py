@@ -230,21 +230,25 @@ def convert_image(task: tuple) -> dict:
                 error=None)
 
 
-def _worker_init() -> None:
-    import cv2
-    cv2.setNumThreads(1)
-
-
 def run_tasks(tasks: list, workers: int, desc: str) -> list[dict]:
     """Run :func:`convert_image` over ``tasks`` (a Pool when ``workers > 1``) with tqdm."""
     from tqdm import tqdm
 
     if workers <= 1 or len(tasks) <= 1:
         return [convert_image(t) for t in tqdm(tasks, desc=desc, unit='img')]
+    import cv2
+
     chunk = max(1, min(16, len(tasks) // (workers * 8)))
-    with multiprocessing.Pool(workers, initializer=_worker_init) as pool:
-        return list(tqdm(pool.imap_unordered(convert_image, tasks, chunksize=chunk),
-                         total=len(tasks), desc=desc, unit='img'))
+    # A forked child must not touch OpenCV's thread pool inherited from the parent (it
+    # hangs in pthread_cond_destroy): stop the pool here, one thread per worker process.
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        with multiprocessing.Pool(workers) as pool:
+            return list(tqdm(pool.imap_unordered(convert_image, tasks, chunksize=chunk),
+                             total=len(tasks), desc=desc, unit='img'))
+    finally:
+        cv2.setNumThreads(threads)
 
 
 def _place_box(row: VinDrRow, w: int, h: int, tol: float, report: ConversionReport, fname: str,
