@@ -1,6 +1,8 @@
 """Configs of the project shrunk to the ``tiny_synth`` data: 96 px, batch 2-3, no loader workers."""
+import logging
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 from mmengine.config import Config
 
@@ -33,8 +35,11 @@ def _loaders(cfg: Config, data_root: str) -> None:
     cfg.test_evaluator.ann_file = data_root + 'annotations/test.json'
 
 
-def _runtime(cfg: Config, work_dir: Path, max_iters: int, ckpt_interval: int, seed: Optional[int]) -> None:
+def _runtime(cfg: Config, work_dir: Path, max_iters: int, ckpt_interval: int, seed: Optional[int],
+             val: bool) -> None:
     cfg.train_cfg.update(max_iters=max_iters, val_interval=max_iters)
+    if not val:  # mmengine validates at the last iteration whatever val_interval says
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     cfg.param_scheduler = [dict(type='LinearLR', start_factor=0.5, by_epoch=False, begin=0, end=max_iters)]
     cfg.default_hooks.checkpoint.interval = ckpt_interval
     cfg.default_hooks.logger.interval = 1
@@ -45,7 +50,8 @@ def _runtime(cfg: Config, work_dir: Path, max_iters: int, ckpt_interval: int, se
         cfg.randomness = dict(seed=seed, deterministic=True)
 
 
-def tiny_anomed(root, work_dir, max_iters: int = 4, ckpt_interval: int = 2, seed: Optional[int] = 0) -> Config:
+def tiny_anomed(root, work_dir, max_iters: int = 4, ckpt_interval: int = 2, seed: Optional[int] = 0,
+                val: bool = True) -> Config:
     """AnoMed (Faster R-CNN, FPN) with an untrained teacher that still labels (low thresholds)."""
     cfg = Config.fromfile(str(ANOMED))
     data_root = str(root) + '/'
@@ -57,11 +63,12 @@ def tiny_anomed(root, work_dir, max_iters: int = 4, ckpt_interval: int = 2, seed
         ds.pipeline = _resize(ds.pipeline)
     _loaders(cfg, data_root)
     cfg.model.plo.update(confident_thr=0.05, scrap_thr=0.02)
-    _runtime(cfg, work_dir, max_iters, ckpt_interval, seed)
+    _runtime(cfg, work_dir, max_iters, ckpt_interval, seed, val)
     return cfg
 
 
-def tiny_supervised(root, work_dir, max_iters: int = 4, ckpt_interval: int = 2, seed: Optional[int] = 0) -> Config:
+def tiny_supervised(root, work_dir, max_iters: int = 4, ckpt_interval: int = 2, seed: Optional[int] = 0,
+                    val: bool = True) -> Config:
     """The supervised Faster R-CNN baseline."""
     cfg = Config.fromfile(str(SUPERVISED))
     data_root = str(root) + '/'
@@ -69,5 +76,30 @@ def tiny_supervised(root, work_dir, max_iters: int = 4, ckpt_interval: int = 2, 
     cfg.train_dataloader.dataset.data_root = data_root
     cfg.train_dataloader.dataset.pipeline = _resize(cfg.train_dataloader.dataset.pipeline)
     _loaders(cfg, data_root)
-    _runtime(cfg, work_dir, max_iters, ckpt_interval, seed)
+    _runtime(cfg, work_dir, max_iters, ckpt_interval, seed, val)
     return cfg
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: List[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+@contextmanager
+def mmlogger_messages():
+    """The messages logged through mmengine's current logger while inside (``print_log`` included).
+
+    MMLogger instances have no parent logger, so pytest's caplog does not see them.
+    """
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_current_instance()
+    handler = _Collect()
+    logger.addHandler(handler)
+    try:
+        yield handler.lines
+    finally:
+        logger.removeHandler(handler)

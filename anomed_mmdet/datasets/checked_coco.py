@@ -1,0 +1,136 @@
+"""COCO data sets that check their annotations and images when they load, not at iteration 40,000."""
+import copy
+import logging
+from typing import List, Optional
+
+from mmcv.transforms import LoadImageFromFile
+from mmdet.datasets import CocoDataset
+from mmdet.registry import DATASETS, TRANSFORMS
+from mmengine.fileio import get_local_path
+from mmengine.logging import print_log
+
+from .data_checks import IMAGE_LEVELS, BadDataError, Report, check_coco, load_coco_json
+
+ON_BAD_DATA = ('error', 'skip')
+
+
+def _check_choice(name: str, value: str, choices) -> None:
+    if value not in choices:
+        raise ValueError(f'{name} must be one of {choices}, got {value!r}')
+
+
+@TRANSFORMS.register_module()
+class CheckedLoadImageFromFile(LoadImageFromFile):
+    """``LoadImageFromFile`` whose failures name the file, or skip it.
+
+    Args:
+        on_bad_data: ``'error'`` raises :class:`BadDataError` naming the file and the reason;
+            ``'skip'`` logs a warning with the file and a running count, and returns ``None``,
+            on which mmengine's ``BaseDataset`` draws another sample (training only: a test
+            set cannot drop an image, it raises).
+        **kwargs: ``LoadImageFromFile`` arguments.
+    """
+
+    def __init__(self, on_bad_data: str = 'error', **kwargs) -> None:
+        _check_choice('on_bad_data', on_bad_data, ON_BAD_DATA)
+        kwargs.setdefault('ignore_empty', False)
+        super().__init__(**kwargs)
+        self.on_bad_data = on_bad_data
+        self.num_skipped = 0
+
+    def transform(self, results: dict) -> Optional[dict]:
+        try:
+            out = super().transform(results)
+            reason = None if out is not None else 'it could not be read'
+        except Exception as e:  # noqa: BLE001 - read or decode failure of this one file
+            out, reason = None, f'{type(e).__name__}: {e}'
+        if reason is None:
+            return out
+        path = results.get('img_path')
+        if self.on_bad_data == 'error':
+            raise BadDataError(f'cannot load image {path} ({reason}); tools/misc/check_dataset.py '
+                               "lists every such file, on_bad_data='skip' trains without it")
+        self.num_skipped += 1
+        print_log(f'skipping image {path} ({reason}); {self.num_skipped} image(s) skipped by this '
+                  'loader process so far', logger='current', level=logging.WARNING)
+        return None
+
+
+def checked_pipeline(pipeline: list, on_bad_data: str) -> list:
+    """``pipeline`` with each ``LoadImageFromFile`` config replaced by ``CheckedLoadImageFromFile``."""
+    out = []
+    for t in pipeline:
+        if isinstance(t, dict) and t.get('type') in ('LoadImageFromFile', LoadImageFromFile):
+            t = dict(copy.copy(t), type='CheckedLoadImageFromFile', on_bad_data=on_bad_data)
+        out.append(t)
+    return out
+
+
+@DATASETS.register_module()
+class CheckedCocoDataset(CocoDataset):
+    """mmdet's ``CocoDataset`` that checks its json and images when it loads.
+
+    mmdet silently drops zero-area, out-of-image and unknown-category boxes, fails with a bare
+    ``KeyError`` / ``AssertionError`` on a json that is not COCO, and finds a missing or corrupt
+    image only when it loads it. Here every entry is checked first
+    (:func:`~anomed_mmdet.datasets.data_checks.check_coco`, kinds listed there):
+
+    * ``on_bad_data='error'`` (default): one :class:`BadDataError` lists every problem (json,
+      entry, reason) before training starts;
+    * ``on_bad_data='skip'``: images with a problem are dropped, counted and logged. A json that
+      is not COCO and duplicate ids always raise.
+
+    Images without boxes are negatives: kept and counted. ``LoadImageFromFile`` in ``pipeline``
+    becomes :class:`CheckedLoadImageFromFile` with the same ``on_bad_data``, so an image that
+    passes the load-time check but does not decode is named (or skipped) during training.
+
+    Args:
+        on_bad_data: ``'error'`` or ``'skip'``.
+        check_images: ``'header'`` (default: exists, PNG / JPEG magic, PNG size against the
+            json, not truncated; two small reads per image), ``'exists'``, ``'decode'`` (full
+            decode: slow for large sets, prefer ``tools/misc/check_dataset.py`` once) or ``'none'``.
+            Images behind a remote ``backend_args`` / URL prefix are not checked.
+        **kwargs: ``CocoDataset`` arguments.
+
+    Attributes:
+        data_report: the :class:`~anomed_mmdet.datasets.data_checks.Report` of the last load.
+    """
+
+    def __init__(self, *args, on_bad_data: str = 'error', check_images: str = 'header', **kwargs) -> None:
+        _check_choice('on_bad_data', on_bad_data, ON_BAD_DATA)
+        _check_choice('check_images', check_images, IMAGE_LEVELS)
+        self.on_bad_data = on_bad_data
+        self.check_images = check_images
+        self.data_report: Optional[Report] = None
+        if kwargs.get('pipeline'):
+            kwargs['pipeline'] = checked_pipeline(kwargs['pipeline'], on_bad_data)
+        super().__init__(*args, **kwargs)
+
+    def load_data_list(self) -> List[dict]:
+        with get_local_path(self.ann_file, backend_args=self.backend_args) as local_path:
+            data = load_coco_json(self.ann_file, str(local_path))
+        img_dir = self.data_prefix.get('img', '') or ''
+        remote = self.backend_args is not None or '://' in img_dir
+        report = check_coco(data, self.ann_file, img_dir, 'none' if remote else self.check_images)
+        self.data_report = report
+        name = type(self).__name__
+        if report.fatal or (report.problems and self.on_bad_data == 'error'):
+            hint = ('' if report.fatal else "set on_bad_data='skip' to train without these images, or ")
+            raise BadDataError(
+                f'{name}: {len(report.problems)} problem(s) in {self.ann_file} (images: {img_dir}):\n'
+                f'{report.describe()}\nFix them, {hint}run tools/misc/check_dataset.py '
+                f'{self.ann_file} {img_dir} for the full list.')
+        data_list = super().load_data_list()
+        bad = report.bad_image_ids
+        if bad:
+            data_list = [d for d in data_list if d['img_id'] not in bad]
+            print_log(f'{name}: skipped {len(bad)} of {report.num_images} images of {self.ann_file} '
+                      f'(on_bad_data=skip):\n{report.describe(limit=10)}', logger='current',
+                      level=logging.WARNING)
+        elif report.problems:  # only orphan annotations, which belong to no image
+            print_log(f'{name}: ignored in {self.ann_file}:\n{report.describe(limit=10)}',
+                      logger='current', level=logging.WARNING)
+        print_log(f'{name}: {self.ann_file}: {len(data_list)} images ({report.num_negatives} without '
+                  f'boxes, kept as negatives), {report.num_annotations} annotations; images checked: '
+                  f'{"none (remote)" if remote else self.check_images}', logger='current')
+        return data_list
