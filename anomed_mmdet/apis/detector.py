@@ -8,7 +8,7 @@ without the prefix. Plain configs and checkpoints pass through unchanged.
 import copy
 from collections import OrderedDict
 from pathlib import Path
-from typing import Dict, Optional, Tuple, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 from mmengine.config import Config, ConfigDict
 
@@ -143,11 +143,14 @@ def extract_detector(config: Union[str, Path, Config],
                      checkpoint: Union[str, Path],
                      out_dir: Union[str, Path],
                      branch: str = 'teacher',
-                     name: Optional[str] = None) -> Tuple[Path, Path]:
+                     name: Optional[str] = None,
+                     drop_keys: Sequence[str] = ()) -> Tuple[Path, Path]:
     """Write ``<out_dir>/<name>.py`` (:func:`inference_config`) and ``<name>.pth``: the
     ``branch`` detector's weights without prefix, ``meta`` reduced to ``dataset_meta`` and
     provenance (no optimizer, no message hub). mmdet's ``DetInferencer``, ``tools/test.py`` and
-    ``load_from`` read the pair as any plain detector's.
+    ``load_from`` read the pair as any plain detector's. Weights whose names start with one of
+    ``drop_keys`` (e.g. ``roi_head.bbox_head.fc_cls``) are left out: after ``load_from`` those
+    layers keep their fresh initialisation (a new head for fine-tuning).
 
     Raises:
         ValueError: ``checkpoint`` is not a teacher-student checkpoint.
@@ -161,11 +164,14 @@ def extract_detector(config: Union[str, Path, Config],
         raise ValueError(f'{checkpoint}: no teacher.* / student.* weights; '
                          'it is a plain detector checkpoint already')
     state = OrderedDict((k, v.detach().cpu().clone()) for k, v in
-                        detector_state_dict(ckpt['state_dict'], branch).items())
+                        detector_state_dict(ckpt['state_dict'], branch).items()
+                        if not any(k.startswith(p) for p in drop_keys))
     src_meta = ckpt['meta']
     dataset_meta = src_meta.get('dataset_meta') or dataset_meta_from_config(cfg) or {}
     meta = dict(dataset_meta=dict(dataset_meta), mmengine_version=mmengine.__version__,
                 source_checkpoint=Path(str(checkpoint)).name, branch=branch)
+    if drop_keys:
+        meta['dropped_keys'] = list(drop_keys)
     for key in ('epoch', 'iter'):
         if key in src_meta:
             meta[key] = src_meta[key]

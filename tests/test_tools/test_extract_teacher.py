@@ -81,3 +81,13 @@ def test_a_plain_checkpoint_is_refused(tmp_path):
     torch.save({'state_dict': plain.state_dict(), 'meta': {}}, str(tmp_path / 'plain.pth'))
     with pytest.raises(ValueError, match='plain detector checkpoint already'):
         extract_teacher.main([str(PLAIN_CFG), str(tmp_path / 'plain.pth'), str(tmp_path / 'out')])
+
+
+def test_drop_keys_leaves_the_box_head_out(extracted, tmp_path):
+    _, ckpt, _, _ = extracted
+    extract_teacher.main([str(SEMI_CFG), str(ckpt), str(tmp_path), '--name', 'nohead',
+                          '--drop-keys', 'roi_head.bbox_head.fc_cls', 'roi_head.bbox_head.fc_reg'])
+    saved = torch.load(str(tmp_path / 'nohead.pth'))
+    assert not [k for k in saved['state_dict'] if 'fc_cls' in k or 'fc_reg' in k]
+    assert 'roi_head.bbox_head.shared_fcs.0.weight' in saved['state_dict']
+    assert saved['meta']['dropped_keys'] == ['roi_head.bbox_head.fc_cls', 'roi_head.bbox_head.fc_reg']
