@@ -8,7 +8,11 @@ conversion give the same pixels. Steps:
 2. VOI: the *VOI LUT Sequence* or *Window Center/Width* when present (``voi='auto'``
    prefers the LUT, ``'window'`` the window), else the min-max of the image
    (``voi='minmax'`` forces min-max). The output range of the LUT/window (not of the
-   image) is mapped to [0, 1], so windowing clips as a viewer does.
+   image) is mapped to [0, 1], so windowing clips as a viewer does. LUTs go through
+   ``pydicom.pixels.apply_modality_lut`` / ``apply_voi_lut``; rescale and windows
+   (LINEAR, LINEAR_EXACT, SIGMOID) are computed here in float32 with the same formulas
+   (tests compare them with pydicom): pydicom's float64 masks cost ~65 ms per 2048 px image.
+   An invalid window (e.g. width < 1) falls back to min-max with a warning.
 3. ``MONOCHROME1`` is inverted so that bone is bright, as in ``MONOCHROME2``.
 4. Scaled to ``uint8`` (0..255), ``uint16`` (0..65535) or ``float32`` (0..1).
 
@@ -25,7 +29,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO, Literal, Optional
 
 import numpy as np
 
@@ -81,28 +85,72 @@ def _check_decoder(path: str, ds: Any) -> None:
         f'(pip install one of: {", ".join(hints) or "pylibjpeg, python-gdcm"}; pydicom says: {detail})')
 
 
-def _voi_bounds(ds: Any, use_lut: bool) -> tuple[float, float]:
-    """Output range of the VOI LUT / window: the values that map to black and white."""
+def _voi_bounds(ds: Any) -> tuple[float, float]:
+    """Output range of the VOI LUT: the values that map to black and white."""
     from pydicom.pixels import apply_voi_lut
 
-    if use_lut:
-        desc = ds.VOILUTSequence[0].LUTDescriptor
-        first, n = int(desc[1]), int(desc[0]) or 2**16
-        probe = np.array([first - 1, first + n], dtype=np.int64)
-    else:
-        probe = np.array([-1e30, 1e30], dtype=np.float64)
-    out = apply_voi_lut(probe, ds, prefer_lut=use_lut).astype(np.float64)
+    desc = ds.VOILUTSequence[0].LUTDescriptor
+    first, n = int(desc[1]), int(desc[0]) or 2**16
+    probe = np.array([first - 1, first + n], dtype=np.int64)  # below and above the table
+    out = apply_voi_lut(probe, ds, prefer_lut=True).astype(np.float64)
     return float(out.min()), float(out.max())
+
+
+def _first(elem: Any) -> float:
+    """First value of a possibly multi-valued DS element."""
+    return float(elem.value[0] if elem.VM > 1 else elem.value)
+
+
+def _window_unit(arr: np.ndarray, ds: Any) -> Optional[np.ndarray]:
+    """Window Center/Width (PS3.3 C.11.2.1.2) straight to [0, 1] in float32.
+
+    The same mapping as ``pydicom.pixels.apply_windowing`` followed by scaling its output
+    range to [0, 1] (checked in the tests), about 10x faster on a 2048 px radiograph than
+    pydicom's float64 masks. ``None`` when the window is invalid for its function.
+    """
+    func = str(ds.get('VOILUTFunction', 'LINEAR') or 'LINEAR').strip().upper()
+    center, width = _first(ds['WindowCenter']), _first(ds['WindowWidth'])
+    unit = arr.astype(np.float32)  # a copy: modified in place below
+    if func == 'LINEAR':
+        if width < 1:
+            return None
+        center, width = center - 0.5, width - 1
+        if width == 0:
+            return (unit > center).astype(np.float32)
+    elif func == 'LINEAR_EXACT':
+        if width <= 0:
+            return None
+    elif func == 'SIGMOID':
+        if width <= 0:
+            return None
+        unit -= np.float32(center)
+        unit *= np.float32(-4.0 / width)
+        with np.errstate(over='ignore'):  # exp -> inf gives 0, as it should
+            np.exp(unit, out=unit)
+        unit += 1
+        return np.reciprocal(unit, out=unit)
+    else:
+        return None
+    unit -= np.float32(center)
+    unit *= np.float32(1.0 / width)
+    unit += np.float32(0.5)
+    return np.clip(unit, 0, 1, out=unit)
 
 
 def _to_unit(arr: np.ndarray, ds: Any, voi: VoiMode) -> tuple[np.ndarray, str]:
     """Modality LUT + VOI, returning float32 in [0, 1] and the VOI step used."""
     from pydicom.pixels import apply_modality_lut, apply_voi_lut
 
-    slope = float(ds.get('RescaleSlope', 1) or 1)
-    intercept = float(ds.get('RescaleIntercept', 0) or 0)
-    if ds.get('ModalityLUTSequence') or slope != 1 or intercept != 0:
+    if ds.get('ModalityLUTSequence'):
         arr = apply_modality_lut(arr, ds)
+    elif 'RescaleSlope' in ds or 'RescaleIntercept' in ds:
+        # what apply_modality_lut does, in float32 (exact for <= 24-bit stored values)
+        slope = float(ds.get('RescaleSlope', 1) if ds.get('RescaleSlope') is not None else 1)
+        intercept = float(ds.get('RescaleIntercept', 0) if ds.get('RescaleIntercept') is not None else 0)
+        if slope != 1 or intercept != 0:
+            arr = arr.astype(np.float32)
+            arr *= np.float32(slope)
+            arr += np.float32(intercept)
 
     has_lut = bool(ds.get('VOILUTSequence')) and all(
         ds.VOILUTSequence[0].get(k) is not None for k in ('LUTDescriptor', 'LUTData'))
@@ -110,16 +158,21 @@ def _to_unit(arr: np.ndarray, ds: Any, voi: VoiMode) -> tuple[np.ndarray, str]:
     step = 'minmax'
     if voi != 'minmax' and (has_lut or has_window):
         use_lut = has_lut and (voi == 'auto' or not has_window)
-        src = arr
-        if use_lut and not np.issubdtype(src.dtype, np.integer):
-            src = np.rint(src).astype(np.int64)  # a LUT is indexed by integer values
         try:
-            lo, hi = _voi_bounds(ds, use_lut)
-            out = apply_voi_lut(src, ds, prefer_lut=use_lut)
+            if not use_lut:
+                unit = _window_unit(arr, ds)
+                if unit is not None:
+                    return unit, 'window'
+                raise ValueError('invalid Window Center/Width for its VOI LUT Function')
+            src = arr
+            if not np.issubdtype(src.dtype, np.integer):
+                src = np.rint(src).astype(np.int64)  # a LUT is indexed by integer values
+            lo, hi = _voi_bounds(ds)
+            out = apply_voi_lut(src, ds, prefer_lut=True)
             if hi > lo:
                 res = (out.astype(np.float32) - np.float32(lo)) / np.float32(hi - lo)
-                return np.clip(res, 0, 1, out=res), 'lut' if use_lut else 'window'
-        except (ValueError, NotImplementedError, AttributeError, IndexError) as exc:
+                return np.clip(res, 0, 1, out=res), 'lut'
+        except (ValueError, NotImplementedError, AttributeError, IndexError, TypeError) as exc:
             warnings.warn(f'VOI LUT/window unusable ({exc}); using min-max instead')
     arr = arr.astype(np.float32, copy=False)
     lo, hi = float(arr.min()), float(arr.max())

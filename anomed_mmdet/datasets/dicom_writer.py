@@ -6,7 +6,7 @@ attributes :func:`~anomed_mmdet.datasets.dicom.read_dicom` looks at.
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -26,7 +26,8 @@ def write_dicom(path: str | os.PathLike,
                 transfer_syntax: str | None = None,
                 encapsulated: bytes | None = None,
                 with_pixels: bool = True,
-                num_frames: int = 1) -> str:
+                num_frames: int = 1,
+                extra: Optional[dict] = None) -> str:
     """Write ``pixels`` (HxW, or FxHxW for ``num_frames > 1``) as a DICOM file.
 
     Args:
@@ -44,6 +45,7 @@ def write_dicom(path: str | os.PathLike,
             compressed transfer syntaxes.
         with_pixels: ``False`` omits the PixelData element.
         num_frames: frames in ``pixels``.
+        extra: more attributes by keyword (e.g. ``{'VOILUTFunction': 'SIGMOID'}``).
 
     Returns:
         The path written.
@@ -87,6 +89,8 @@ def write_dicom(path: str | os.PathLike,
         ds.VOILUTSequence = DicomSequence([item])
     if pixel_spacing is not None:
         ds.PixelSpacing = [f'{v:g}' for v in pixel_spacing]
+    for key, value in (extra or {}).items():
+        setattr(ds, key, value)
     if with_pixels:
         if encapsulated is not None:
             ds.PixelData = encapsulate([encapsulated] * num_frames)

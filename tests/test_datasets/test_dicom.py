@@ -159,3 +159,42 @@ def test_bad_arguments(tmp_path):
         read_dicom(path, out_dtype=np.int32)
     with pytest.raises(ValueError, match='voi'):
         read_dicom(path, voi='lut-only')
+
+
+def _pydicom_reference(path):
+    """pydicom's modality LUT + windowing, its output range scaled to 0..255."""
+    import pydicom
+    from pydicom.pixels import apply_modality_lut, apply_voi_lut
+
+    ds = pydicom.dcmread(path)
+    out = apply_voi_lut(apply_modality_lut(ds.pixel_array, ds), ds)
+    with np.errstate(over='ignore'):
+        lo, hi = apply_voi_lut(np.array([-1e30, 1e30]), ds)
+    return np.rint((out - lo) / (hi - lo) * 255).astype(np.int64)
+
+
+@pytest.mark.parametrize('func,rescale,window', [
+    ('LINEAR', None, (1500, 800)),
+    ('LINEAR', (0.5, -300), (400, 1200)),
+    ('LINEAR', None, ([1500, 3000], [800, 100])),  # multi-valued: the first window
+    ('LINEAR_EXACT', (2, 10), (3000, 2500)),
+    ('SIGMOID', None, (2000, 1500)),
+])
+def test_fast_window_matches_pydicom(tmp_path, func, rescale, window):
+    px = np.random.default_rng(0).integers(0, 4096, (64, 64)).astype(np.uint16)
+    path = write_dicom(tmp_path / 'w.dcm', px, rescale=rescale, extra=dict(VOILUTFunction=func))
+    import pydicom
+    ds = pydicom.dcmread(path)
+    ds.WindowCenter, ds.WindowWidth = window
+    ds.save_as(path)
+    ours = read_dicom(path).astype(np.int64)
+    ref = _pydicom_reference(path)
+    assert np.abs(ours - ref).max() <= 1 and (ours == ref).mean() > 0.99
+    assert ours.min() < 60 and ours.max() > 200  # the window really spreads the values
+
+
+def test_invalid_window_falls_back_to_minmax(tmp_path):
+    path = write_dicom(tmp_path / 'bad.dcm', RAMP12, window=(2048, 0.5))
+    with pytest.warns(UserWarning, match='min-max'):
+        img, meta = read_dicom(path, return_meta=True)
+    assert meta['voi'] == 'minmax' and img.min() == 0 and img.max() == 255

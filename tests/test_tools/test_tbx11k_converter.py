@@ -43,7 +43,9 @@ def tbx(tmp_path):
                                     ('Tuberculosis', (1, 1, 5, 5))], size=(128, 128)))  # unknown
     # tb5 has no XML; h2 has a contradicting XML; tb6 fine
     (x / 'h2.xml').write_text(voc([('ActiveTuberculosis', (1, 1, 5, 5))]))
-    (x / 'tb6.xml').write_text(voc([('ObsoletePulmonaryTuberculosis', (2, 3, 12, 13))]))
+    (x / 'tb').mkdir()  # nested xml/<group>/<stem>.xml wins over xml/<stem>.xml
+    (x / 'tb' / 'tb6.xml').write_text(voc([('ObsoletePulmonaryTuberculosis', (2, 3, 12, 13))]))
+    (x / 'tb6.xml').write_text(voc([('ActiveTuberculosis', (1, 1, 60, 60))]))
     lists = root / 'lists'
     lists.mkdir()
     (lists / 'TBX11K_train.txt').write_text('\n'.join([
@@ -76,6 +78,8 @@ def test_convert_and_report(tbx, tmp_path):
     test = load(out / 'TBX11K_test.json')
     assert len(test['images']) == 1 and test['annotations'] == []
     assert res['lists']['TBX11K_val'] == dict(images=2, annotations=1, negatives=1)
+    val = load(out / 'TBX11K_val.json')
+    assert [(a['category_id'], a['bbox']) for a in val['annotations']] == [(2, [2, 3, 10, 10])]
 
     rep = load(out / 'conversion_report_tbx11k.json')
     img_reasons = {s['image']: s['reason'] for s in rep['skips'] if s['kind'] == 'image'}

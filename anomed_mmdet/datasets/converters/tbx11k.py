@@ -2,7 +2,8 @@
 
 Images stay where they are: ``file_name`` is relative to ``<root>/imgs`` (set
 ``data_prefix=dict(img='<root>/imgs/')``). Boxes come from the Pascal-VOC XML files
-(``annotations/xml/<stem>.xml``), in pixels as written (no 1-based shift).
+(``annotations/xml/<stem>.xml``, or ``annotations/xml/<group>/<stem>.xml`` when that
+exists), in pixels as written (no 1-based shift).
 
 Decisions (also in docs/datasets.md):
 
@@ -93,6 +94,14 @@ def _box(coords: list, w: int, h: int, tol: float) -> tuple[Optional[list], str]
     return c, f'box clipped to the image ({w}x{h}), overshoot {over:.1f} px'
 
 
+def _find_xml(xml_root: str, rel: str) -> str:
+    """``xml/<group>/<stem>.xml`` if it exists, else ``xml/<stem>.xml`` (TBX11K's layout)."""
+    nested = os.path.join(xml_root, os.path.splitext(rel)[0] + '.xml')
+    if os.path.isfile(nested):
+        return nested
+    return os.path.join(xml_root, os.path.splitext(os.path.basename(rel))[0] + '.xml')
+
+
 def _convert_list(root: str, list_path: str, label_of: dict, tol: float,
                   report: ConversionReport) -> dict:
     img_root, xml_root = os.path.join(root, 'imgs'), os.path.join(root, 'annotations', 'xml')
@@ -119,7 +128,7 @@ def _convert_list(root: str, list_path: str, label_of: dict, tol: float,
             report.skip('image', 'unreadable image header', file=lname, row=line_no, image=rel)
             continue
         w, h = size
-        xml_path = os.path.join(xml_root, os.path.splitext(os.path.basename(rel))[0] + '.xml')
+        xml_path = _find_xml(xml_root, rel)
         xml_name = os.path.relpath(xml_path, root)
         objects: list = []
         if os.path.isfile(xml_path):
