@@ -18,9 +18,9 @@ VINDR14 = ('Aortic enlargement', 'Atelectasis', 'Calcification', 'Cardiomegaly',
 TBX = ('ActiveTuberculosis', 'ObsoletePulmonaryTuberculosis')
 # name -> (classes, data_root, annotation folder, train image prefix, test json, test image prefix)
 DATASETS = {
-    'vindr-cxr': (VINDR5, 'data/vindr_cxr/', 'annotations/', 'images/train/', 'test.json', 'images/test/'),
-    'vindr-cxr14': (VINDR14, 'data/vindr_cxr/', 'annotations/all14/', 'images/train/', 'test.json',
-                    'images/test/'),
+    # the VinDr converter's file_name is <split>/<image_id>.png under images/
+    'vindr-cxr': (VINDR5, 'data/vindr_cxr/', 'annotations/', 'images/', 'test.json', 'images/'),
+    'vindr-cxr14': (VINDR14, 'data/vindr_cxr/', 'annotations/all14/', 'images/', 'test.json', 'images/'),
     'tbx11k': (TBX, 'data/tbx11k/', 'annotations/coco/', 'imgs/', 'val.json', 'imgs/'),
 }
 SEMI = {name: f'configs/anomed/anomed_faster-rcnn_r50_sib-fa_40k_{name}.py' for name in DATASETS}
@@ -149,3 +149,43 @@ def test_cpu_finetune_loads_a_teacher_with_another_class_count_and_trains(tiny_s
         if 'fc_cls' in key or 'fc_reg' in key or 'running_' in key or 'num_batches' in key:
             continue
         assert torch.equal(value, src[key]), key
+
+
+def test_vindr_config_reads_what_the_converter_and_split_tool_write(tmp_path):
+    """Tiny fake VinDr-CXR (DICOM + CSV) -> vindr_cxr converter -> split_semi -> the AnoMed
+    config's labelled, unlabelled and test data sets load their images."""
+    import csv
+
+    from mmdet.registry import DATASETS
+    from anomed_mmdet.datasets.converters.semi_split import split_semi
+    from anomed_mmdet.datasets.converters.vindr import convert_vindr
+    from tests.inference_helpers import gray_image, write_dicom16
+
+    raw, out = tmp_path / 'raw', tmp_path / 'vindr_cxr'
+    for split, n, label in (('train', 10, 'Cardiomegaly'), ('test', 2, 'Nodule/Mass')):
+        rows = []
+        for i in range(n):
+            image_id = f'{split}{i:03d}'
+            write_dicom16(raw / split / f'{image_id}.dicom', gray_image(64, 80, seed=i))
+            box = ['10', '12', '40', '44'] if i % 2 == 0 else [''] * 4
+            rows.append([image_id, 'R1', label if i % 2 == 0 else 'No finding', *box])
+        csv_path = raw / f'{split}.csv'
+        with open(csv_path, 'w', newline='') as f:
+            csv.writer(f).writerows([['image_id', 'rad_id', 'class_name', 'x_min', 'y_min', 'x_max', 'y_max'],
+                                     *rows])
+        convert_vindr(str(raw), str(out), split, csv_path=str(csv_path), workers=1, verbose=False)
+    split_semi(str(out / 'annotations/train.json'), str(out / 'annotations'), [10], [1], verbose=False)
+
+    init_default_scope('mmdet')
+    cfg = Config.fromfile(str(REPO / SEMI['vindr-cxr']))
+    lab, unlab = cfg.train_dataloader.dataset.datasets
+    sizes = {}
+    for key, ds_cfg in (('lab', lab), ('unlab', unlab), ('test', cfg.test_dataloader.dataset)):
+        ds_cfg.data_root = str(out) + '/'
+        ds = DATASETS.build(ds_cfg)
+        sizes[key] = len(ds)
+        item = ds[0]
+        samples = item['data_samples']
+        sample = samples['unsup_teacher' if key == 'unlab' else 'sup'] if isinstance(samples, dict) else samples
+        assert sample.ori_shape == (64, 80)
+    assert sizes == {'lab': 1, 'unlab': 9, 'test': 2}

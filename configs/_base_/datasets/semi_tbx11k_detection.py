@@ -6,7 +6,9 @@
 # tools/dataset_converters/tbx11k.py names its json files after the lists:
 #   python tools/dataset_converters/tbx11k.py data/tbx11k data/tbx11k/annotations/coco \
 #       --lists TBX11K_train TBX11K_val
-#   then rename TBX11K_train.json -> train.json, TBX11K_val.json -> val.json, and split train.json.
+#   then rename TBX11K_train.json -> train.json, TBX11K_val.json -> val.json, and split:
+#   python tools/misc/split_semi.py data/tbx11k/annotations/coco/train.json \
+#       --out-dir data/tbx11k/annotations/coco
 # Pipelines, augmentation (448-576 px jitter) and sampler are those of the synthetic set.
 _base_ = './semi_synth_cxr_detection.py'
 

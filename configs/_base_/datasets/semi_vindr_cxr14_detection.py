@@ -2,8 +2,10 @@
 # 5-class set; annotations converted with --preset all14 into annotations/all14/:
 #   python tools/dataset_converters/vindr_cxr.py RAW data/vindr_cxr --split train --preset all14 \
 #       --out-json data/vindr_cxr/annotations/all14/train.json
-#   (and --split test), then the semi split tool on annotations/all14/train.json:
-#   annotations/all14/train.{fold}@{percent}.json, annotations/all14/train.{fold}@{percent}-unlabeled.json
+#   (and --split test), then
+#   python tools/misc/split_semi.py data/vindr_cxr/annotations/all14/train.json \
+#       --out-dir data/vindr_cxr/annotations/all14
+#   -> annotations/all14/train.{fold}@{percent}.json, annotations/all14/train.{fold}@{percent}-unlabeled.json
 _base_ = './semi_vindr_cxr_detection.py'
 
 data_root = 'data/vindr_cxr/'

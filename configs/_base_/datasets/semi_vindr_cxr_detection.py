@@ -1,9 +1,11 @@
 # Semi-supervised VinDr-CXR (the paper's 5-class subset), COCO format as written by
 # tools/dataset_converters/vindr_cxr.py (--preset paper5) and the semi split tool:
-#   data/vindr_cxr/images/{train,test}/<image_id>.png
+#   data/vindr_cxr/images/{train,test}/<image_id>.png  (json file_name: <split>/<image_id>.png)
 #   data/vindr_cxr/annotations/{train,test}.json
 #   data/vindr_cxr/annotations/train.{fold}@{percent}.json            (labelled part)
 #   data/vindr_cxr/annotations/train.{fold}@{percent}-unlabeled.json  (the rest, no boxes)
+# i.e. vindr_cxr.py RAW data/vindr_cxr --split train (and test) --preset paper5 --max-size 1024,
+# then tools/misc/split_semi.py data/vindr_cxr/annotations/train.json --out-dir data/vindr_cxr/annotations.
 # VinDr-CXR has no official validation split: validation (and the best-checkpoint rule) uses
 # the test set here, as the paper reports test AP. To select checkpoints without touching the
 # test set, point val_dataloader / val_evaluator at a held-out part of train.
@@ -35,15 +37,15 @@ test_pipeline = [dict(t, scale=img_scale) if t['type'] == 'Resize' else t for t 
 
 labeled_dataset = dict(
     type=dataset_type, data_root=data_root, metainfo=metainfo,
-    ann_file=f'{ann_prefix}train.{fold}@{percent}.json', data_prefix=dict(img='images/train/'),
+    ann_file=f'{ann_prefix}train.{fold}@{percent}.json', data_prefix=dict(img='images/'),
     filter_cfg=dict(filter_empty_gt=False), pipeline=sup_pipeline)
 unlabeled_dataset = dict(
     type=dataset_type, data_root=data_root, metainfo=metainfo,
-    ann_file=f'{ann_prefix}train.{fold}@{percent}-unlabeled.json', data_prefix=dict(img='images/train/'),
+    ann_file=f'{ann_prefix}train.{fold}@{percent}-unlabeled.json', data_prefix=dict(img='images/'),
     filter_cfg=dict(filter_empty_gt=False), pipeline=unsup_pipeline)
 test_dataset = dict(
     type=dataset_type, data_root=data_root, metainfo=metainfo, ann_file=f'{ann_prefix}test.json',
-    data_prefix=dict(img='images/test/'), test_mode=True, pipeline=test_pipeline)
+    data_prefix=dict(img='images/'), test_mode=True, pipeline=test_pipeline)
 train_dataloader = dict(dataset=dict(datasets=[labeled_dataset, unlabeled_dataset]))
 val_dataloader = dict(dataset=dict(_delete_=True, **test_dataset))
 test_dataloader = dict(dataset=dict(_delete_=True, **test_dataset))
