@@ -40,7 +40,7 @@ def rate(fn, paths) -> float:
     return len(paths) / (time.perf_counter() - t0)
 
 
-def main() -> None:
+def main(argv=None) -> list:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--num-images', type=int, default=50)
     p.add_argument('--size', type=int, default=2048)
@@ -48,7 +48,7 @@ def main() -> None:
     p.add_argument('--max-size', type=int, nargs='+', default=[0, 1024],
                    help='converter --max-size values to time (0 = keep the size)')
     p.add_argument('--tmp-dir', default=None, help='where to write the DICOMs (default: system temp)')
-    a = p.parse_args()
+    a = p.parse_args(argv)
 
     import pydicom
 
@@ -81,6 +81,7 @@ def main() -> None:
         print('|---|---|---|---|')
         for label, workers, r in rows:
             print(f'| {label} | {workers} | {r:.1f} | {r / decode:.2f}x |')
+        return rows
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
