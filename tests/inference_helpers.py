@@ -1,5 +1,7 @@
 """Tiny models, random-weight checkpoints and inputs for the inference / conversion tests."""
+import importlib.util
 from pathlib import Path
+from types import ModuleType
 from typing import Tuple
 
 import numpy as np
@@ -73,3 +75,12 @@ def write_dicom16(path: Path, img8: np.ndarray) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     ds.save_as(str(path), enforce_file_format=True)
     return path
+
+
+def load_tool(path: Path) -> ModuleType:
+    """Import a tools/ script as a module (without putting tools/ on sys.path: tools/test.py
+    would shadow the standard library's ``test`` package)."""
+    spec = importlib.util.spec_from_file_location(f'anomed_tool_{path.stem}', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

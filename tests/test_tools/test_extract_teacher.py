@@ -1,7 +1,5 @@
 """tools/model_converters/extract_teacher.py: a plain detector config + checkpoint that mmdet's
 DetInferencer loads and that predicts what the teacher inside the semi model predicts."""
-import sys
-
 import numpy as np
 import pytest
 import torch
@@ -9,10 +7,10 @@ from mmengine.config import Config
 
 from anomed_mmdet.apis.inference import build_test_pipeline
 from tests.conftest import REPO
-from tests.inference_helpers import CLASSES, PLAIN_CFG, SEMI_CFG, build_model, gray_image, semi_checkpoint
+from tests.inference_helpers import (CLASSES, PLAIN_CFG, SEMI_CFG, build_model, gray_image, load_tool,
+                                     semi_checkpoint)
 
-sys.path.insert(0, str(REPO / 'tools/model_converters'))
-import extract_teacher  # noqa: E402
+extract_teacher = load_tool(REPO / 'tools/model_converters/extract_teacher.py')
 
 
 @pytest.fixture(scope='module')

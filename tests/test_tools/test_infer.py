@@ -8,11 +8,10 @@ import cv2
 import pytest
 
 from tests.conftest import REPO
-from tests.inference_helpers import (CLASSES, SEMI_CFG, gray_image, semi_checkpoint, write_dicom16,
-                                     write_png)
+from tests.inference_helpers import (CLASSES, SEMI_CFG, gray_image, load_tool, semi_checkpoint,
+                                     write_dicom16, write_png)
 
-sys.path.insert(0, str(REPO / 'tools'))
-import infer  # noqa: E402  (tools/infer.py)
+infer = load_tool(REPO / 'tools/infer.py')
 
 
 @pytest.fixture(scope='module')
