@@ -30,6 +30,29 @@ def load_config(args: Namespace) -> Config:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     if args.launcher != 'none':
         import torch
-        if not torch.cuda.is_available():  # NCCL needs GPUs; CPU processes talk over gloo
-            cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
+        if not torch.cuda.is_available():
+            setup_cpu_distributed(cfg, args.launcher)
     return cfg
+
+
+def setup_cpu_distributed(cfg: Config, launcher: str) -> None:
+    """Let mmengine 0.10.7 run DDP on CPU-only machines (gloo), e.g. ``tools/dist_train.sh CFG 2``.
+
+    mmengine's ``init_dist`` calls ``torch.cuda.set_device`` whatever the backend, and wraps the
+    model with ``device_ids=[LOCAL_RANK]``, which DDP refuses for a CPU module. So for the
+    ``pytorch`` launcher (torchrun's environment variables) the gloo process group is created
+    here with ``torch.distributed.init_process_group`` (mmengine then finds it initialised and
+    skips its own), and ``model_wrapper_cfg`` passes ``device_ids=None``. PyTorch's DDP does the
+    rest, as on GPUs.
+    """
+    cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
+    wrapper = dict(type='MMDistributedDataParallel', broadcast_buffers=False,
+                   find_unused_parameters=cfg.get('find_unused_parameters', False))
+    wrapper.update(cfg.get('model_wrapper_cfg') or {})
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
+    if launcher != 'pytorch':
+        raise NotImplementedError(f'CPU-only distributed runs need --launcher pytorch (torchrun), got {launcher}')
+    import torch.distributed as dist
+    if not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
