@@ -24,7 +24,7 @@ DATASETS = {
     'tbx11k': (TBX, 'data/tbx11k/', 'annotations/coco/', 'imgs/', 'val.json', 'imgs/'),
 }
 SEMI = {name: f'configs/anomed/anomed_faster-rcnn_r50_sib-fa_40k_{name}.py' for name in DATASETS}
-SUP = {name: f'configs/sib/faster-rcnn_r50_sib-fa_20k_{name}-10pct.py' for name in DATASETS}
+SUP = {name: f'configs/faster_rcnn/faster-rcnn_r50_sib-fa_20k_{name}-10pct.py' for name in DATASETS}
 FT_CPU = REPO / 'configs/finetune/faster-rcnn_r18-slim_sib-fa_cpu-ft-0.5k_coco-xray.py'
 FT_R50 = REPO / 'configs/finetune/faster-rcnn_r50_sib-fa_ft-6k_coco-xray.py'
 
