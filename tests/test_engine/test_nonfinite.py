@@ -124,3 +124,33 @@ def test_inf_loss_counts_and_max_consecutive_is_configurable(tmp_path):
 def test_max_consecutive_must_be_positive():
     with pytest.raises(ValueError):
         SkipNonFiniteOptimWrapper(torch.optim.SGD(torch.nn.Linear(1, 1).parameters(), lr=0.1), max_consecutive=0)
+
+
+def test_project_configs_skip_non_finite_steps_by_default():
+    from mmengine.config import Config
+
+    from tests.conftest import REPO
+    for path in sorted((REPO / 'configs').rglob('*.py')):
+        if '_base_' in path.parts:
+            continue
+        cfg = Config.fromfile(str(path))
+        assert cfg.optim_wrapper.type == 'SkipNonFiniteOptimWrapper', path
+        assert cfg.default_hooks.nonfinite.type == 'NonFiniteGuardHook', path
+        assert cfg.default_hooks.checkpoint.type == 'AtomicCheckpointHook', path
+
+
+def test_amp_flag_keeps_skipping(monkeypatch):
+    import importlib.util
+    import sys
+
+    from tests.conftest import REPO
+    spec = importlib.util.spec_from_file_location('anomed_train_tool', REPO / 'tools/train.py')
+    train = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train)
+    config = REPO / 'configs/faster_rcnn/faster-rcnn_r18-slim_fpn_cpu-1k_synth-cxr.py'
+    monkeypatch.setattr(sys, 'argv', ['train.py', str(config), '--amp'])
+    cfg = train.build_config(train.parse_args())
+    assert cfg.optim_wrapper.type == 'SkipNonFiniteAmpOptimWrapper' and cfg.optim_wrapper.max_consecutive == 3
+    from mmdet.registry import OPTIM_WRAPPERS
+    from mmengine.optim import AmpOptimWrapper
+    assert issubclass(OPTIM_WRAPPERS.get('SkipNonFiniteAmpOptimWrapper'), AmpOptimWrapper)

@@ -47,3 +47,11 @@ def test_header_level_misses_what_decode_finds(tmp_path, capsys):
     ann = make_set(tmp_path, 'undecodable_png')
     assert tool().main([str(ann), str(tmp_path / 'images'), '--level', 'header', '--no-progress']) == 0
     assert tool().main([str(ann), str(tmp_path / 'images'), '--no-progress']) == 1
+
+
+def test_help_runs_as_a_script():
+    import subprocess
+    import sys
+    res = subprocess.run([sys.executable, 'tools/misc/check_dataset.py', '--help'], cwd=REPO,
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and '--level' in res.stdout, res.stderr
