@@ -87,9 +87,9 @@ def test_undecodable_image_at_run_time_is_named_or_skipped(tmp_path):
     with pytest.raises(BadDataError, match='1.png'):
         ds[0]
     ds = build(tmp_path, on_bad_data='skip', pipeline=pipeline)
-    for _ in range(3):  # training mode: another image is drawn instead
+    for _ in range(3):  # training mode: another image is drawn instead (at random: maybe 1 again)
         assert ds[0]['img_id'] in (2, 3)
-    assert ds.pipeline.transforms[0].num_skipped == 3
+    assert ds.pipeline.transforms[0].num_skipped >= 3
 
 
 def test_synthetic_dataset_is_checked(tmp_path):
