@@ -1,4 +1,4 @@
-"""What tools/train.py and tools/test.py share: config overrides from mmdet's common flags."""
+"""What tools/train.py and tools/test.py share: mmdet's common flags, DDP on CPU-only machines."""
 import os
 import os.path as osp
 from argparse import ArgumentParser, Namespace
@@ -45,14 +45,16 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> None:
     skips its own), and ``model_wrapper_cfg`` passes ``device_ids=None``. PyTorch's DDP does the
     rest, as on GPUs.
     """
+    if launcher != 'pytorch':
+        raise NotImplementedError('CPU-only distributed runs need --launcher pytorch (torchrun), '
+                                  f'got {launcher}')
     cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})['backend'] = 'gloo'
     wrapper = dict(type='MMDistributedDataParallel', broadcast_buffers=False,
                    find_unused_parameters=cfg.get('find_unused_parameters', False))
     wrapper.update(cfg.get('model_wrapper_cfg') or {})
-    wrapper['device_ids'] = None
+    if wrapper['type'] == 'MMDistributedDataParallel':  # a custom wrapper is left as configured
+        wrapper['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper
-    if launcher != 'pytorch':
-        raise NotImplementedError(f'CPU-only distributed runs need --launcher pytorch (torchrun), got {launcher}')
     import torch.distributed as dist
     if not dist.is_initialized():
         dist.init_process_group(backend='gloo')

@@ -79,7 +79,8 @@ def test_categories_left_out_of_the_classes_are_not_problems(tmp_path):
 
 def test_undecodable_image_at_run_time_is_named_or_skipped(tmp_path):
     make_set(tmp_path, 'undecodable_png')
-    assert check_image_file(str(tmp_path / 'images/1.png'), 32, 32, 'header') is None  # passes the cheap check
+    # passes the cheap load-time check, fails a decode
+    assert check_image_file(str(tmp_path / 'images/1.png'), 32, 32, 'header') is None
     assert check_image_file(str(tmp_path / 'images/1.png'), 32, 32, 'decode')[0] == 'corrupt_image'
     pipeline = [dict(type='LoadImageFromFile')]
     ds = build(tmp_path, pipeline=pipeline)

@@ -111,7 +111,7 @@ def test_finite_loss_with_non_finite_gradient_is_skipped(tmp_path):
     assert same(s[2], s[1]) and not same(s[3], s[2]) and runner.iter == 4
     assert isinstance(runner.optim_wrapper, SkipNonFiniteOptimWrapper)
     assert runner.optim_wrapper.total_skips == 1 and runner.optim_wrapper.consecutive_skips == 0
-    assert all(math.isfinite(v) for k, v in s[4].items() if k == 'linear.weight' for v in v.flatten().tolist())
+    assert all(math.isfinite(x) for x in s[4]['linear.weight'].flatten().tolist())
 
 
 def test_inf_loss_counts_and_max_consecutive_is_configurable(tmp_path):
@@ -123,7 +123,8 @@ def test_inf_loss_counts_and_max_consecutive_is_configurable(tmp_path):
 
 def test_max_consecutive_must_be_positive():
     with pytest.raises(ValueError):
-        SkipNonFiniteOptimWrapper(torch.optim.SGD(torch.nn.Linear(1, 1).parameters(), lr=0.1), max_consecutive=0)
+        SkipNonFiniteOptimWrapper(torch.optim.SGD(torch.nn.Linear(1, 1).parameters(), lr=0.1),
+                                  max_consecutive=0)
 
 
 def test_project_configs_skip_non_finite_steps_by_default():

@@ -45,7 +45,8 @@ class AtomicCheckpointHook(CheckpointHook):
             for folder in {self.out_dir, runner.work_dir}:
                 n = remove_stale_partials(folder) if osp.isdir(folder) else 0
                 if n:
-                    runner.logger.info(f'removed {n} partial checkpoint file(s) of an interrupted save in {folder}')
+                    runner.logger.info(f'removed {n} partial checkpoint file(s) of an interrupted '
+                                       f'save in {folder}')
 
     def _save_checkpoint_with_step(self, runner, step, meta) -> None:
         if not getattr(self, 'atomic', False):
