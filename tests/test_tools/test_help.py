@@ -10,6 +10,14 @@ TOOLS = {
     'tools/train.py': ['--work-dir', '--resume', '--amp', '--cfg-options', '--launcher', '--auto-scale-lr'],
     'tools/test.py': ['--work-dir', '--out', '--show-dir', '--cfg-options', '--launcher'],
     'tools/misc/gen_synth_cxr.py': ['--num-images', '--size', '--seed', '--normal-ratio', '--labeled-ratio'],
+    'tools/infer.py': ['--out-dir', '--score-thr', '--no-overlay', '--device', '--branch'],
+    'tools/model_converters/extract_teacher.py': ['--student', '--drop-keys'],
+    'tools/dataset_converters/vindr_cxr.py': ['--preset', '--classes', '--fusion', '--wbf-iou', '--max-size',
+                                              '--png-16bit', '--workers', '--strict'],
+    'tools/dataset_converters/tbx11k.py': ['--uncertain', '--strict'],
+    'tools/misc/split_semi.py': ['--labeled-percent', '--fold', '--seed', '--out-dir'],
+    'tools/misc/check_dataset.py': ['--no-progress'],
+    'tools/analysis_tools/benchmark_ssod.py': ['--quick', '--methods', '--ratios', '--seeds', '--report-only'],
 }
 
 

@@ -5,7 +5,8 @@
 # configs/finetune/ and docs/inference.md. 1024 px, flip; no colour augmentation.
 _base_ = './synth_cxr_detection.py'
 
-dataset_type = 'CocoDataset'
+# CocoDataset with load-time checks of every image and box (docs/reliability.md)
+dataset_type = 'CheckedCocoDataset'
 data_root = 'data/coco_xray/'
 img_scale = (1024, 1024)
 backend_args = None

@@ -12,7 +12,8 @@
 # Pipelines, augmentation (448-576 px jitter) and sampler are those of the synthetic set.
 _base_ = './semi_synth_cxr_detection.py'
 
-dataset_type = 'CocoDataset'
+# CocoDataset with load-time checks of every image and box (docs/reliability.md)
+dataset_type = 'CheckedCocoDataset'
 data_root = 'data/tbx11k/'
 ann_prefix = 'annotations/coco/'
 metainfo = dict(classes=('ActiveTuberculosis', 'ObsoletePulmonaryTuberculosis'))

@@ -12,7 +12,8 @@
 # Pipelines, augmentation and sampler are those of the synthetic set, at 1024 px.
 _base_ = './semi_synth_cxr_detection.py'
 
-dataset_type = 'CocoDataset'
+# CocoDataset with load-time checks of every image and box (docs/reliability.md)
+dataset_type = 'CheckedCocoDataset'
 data_root = 'data/vindr_cxr/'
 ann_prefix = 'annotations/'
 metainfo = dict(classes=('Aortic enlargement', 'Calcification', 'Cardiomegaly', 'Pulmonary fibrosis',
