@@ -33,7 +33,7 @@ def check_eval_data(cfg, name):
     classes, root, ann, _, test_json, test_img = DATASETS[name]
     for loader, evaluator in ((cfg.val_dataloader, cfg.val_evaluator), (cfg.test_dataloader, cfg.test_evaluator)):
         ds = loader.dataset
-        assert (ds.type, ds.data_root, ds.ann_file) == ('CocoDataset', root, ann + test_json)
+        assert (ds.type, ds.data_root, ds.ann_file) == ('CheckedCocoDataset', root, ann + test_json)
         assert ds.data_prefix.img == test_img and tuple(ds.metainfo.classes) == classes
         assert evaluator.ann_file == root + ann + test_json
 
@@ -95,7 +95,7 @@ def test_finetune_configs_start_from_a_checkpoint_not_imagenet():
         assert cfg.load_from.endswith('_teacher.pth') and cfg.model.backbone.init_cfg is None
         assert cfg.model.roi_head.bbox_head.num_classes == len(cfg.classes)
         for loader in (cfg.train_dataloader, cfg.val_dataloader, cfg.test_dataloader):
-            assert loader.dataset.type == 'CocoDataset' and loader.dataset.data_root == cfg.data_root
+            assert loader.dataset.type == 'CheckedCocoDataset' and loader.dataset.data_root == cfg.data_root
             assert loader.dataset.metainfo.classes == cfg.classes
 
 
