@@ -17,6 +17,7 @@ TOOLS = {
     'tools/dataset_converters/tbx11k.py': ['--uncertain', '--strict'],
     'tools/misc/split_semi.py': ['--labeled-percent', '--fold', '--seed', '--out-dir'],
     'tools/misc/check_dataset.py': ['--no-progress'],
+    'tools/analysis_tools/pseudo_label_quality.py': ['--images', '--gt', '--t1', '--t2', '--iou'],
     'tools/analysis_tools/benchmark_ssod.py': ['--quick', '--methods', '--ratios', '--seeds', '--report-only'],
 }
 
