@@ -6,8 +6,9 @@ Protocol (every method sees the same data, input size, seeds and iteration budge
   iterations and keeps its checkpoint at ``burn_in``; its final checkpoint is the supervised
   row (one trunk per neck: SIB+FA for AnoMed, FPN for the baselines);
 * every semi-supervised row starts from its trunk's ``burn_in`` checkpoint and trains
-  ``semi`` iterations on labelled + unlabelled images with one shared fine-tuning schedule
-  (learning rate, EMA momentum) and its own method settings (the configs in ``configs/``);
+  ``semi`` iterations on labelled + unlabelled images on the trunk's own learning-rate curve
+  (so it differs from the supervised row only by the unlabelled images and the teacher), with
+  one EMA momentum and its own method settings (the configs in ``configs/``);
 * the upper bound trains the SIB+FA detector on every training label for ``burn_in + semi``.
 """
 from dataclasses import dataclass, field
@@ -65,7 +66,6 @@ class Budget:
     num_images: int = 1000
     image_size: int = 512
     methods: Tuple[str, ...] = tuple(METHODS)
-    semi_lr: float = 2e-4
     ema_momentum: float = 0.01
     # AnoMed's unlabelled weight (chosen on val in the PLO issue: 1.0 forgot the large classes)
     anomed_unsup_weight: float = 0.25
@@ -141,8 +141,11 @@ def render_config(run: Run, budget: Budget, repo: str, data_root: str,
              "test_dataloader = dict(dataset=dict(data_root=data_root))",
              "val_evaluator = dict(ann_file=data_root + 'annotations/val.json')",
              "test_evaluator = dict(ann_file=data_root + 'annotations/test.json')"]
+    total = budget.burn_in + budget.semi
+    # one learning-rate curve for every row: the trunk's (warm-up, then x0.1 at 80% and 93% of
+    # burn-in + semi); a semi run continues it from the burn-in iteration
+    steps = [int(total * 0.8), int(total * 0.93)]
     if not m.semi:
-        total = budget.burn_in + budget.semi
         warm = max(1, min(100, budget.burn_in // 4))
         keep = budget.burn_in // 2 if budget.burn_in % 2 == 0 else budget.burn_in
         lines += [
@@ -150,16 +153,16 @@ def render_config(run: Run, budget: Budget, repo: str, data_root: str,
             f"train_cfg = dict(max_iters={total}, val_interval={10 * total})",
             "param_scheduler = [",
             f"    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end={warm}),",
-            f"    dict(type='MultiStepLR', begin=0, end={total}, by_epoch=False,",
-            f"         milestones=[{int(total * 0.8)}, {int(total * 0.93)}], gamma=0.1)]",
+            f"    dict(type='MultiStepLR', begin=0, end={total}, by_epoch=False, milestones={steps}, gamma=0.1)]",
             # keeps iter_<burn_in>.pth, the semi runs' start
-            f"default_hooks = dict(logger=dict(interval=10), checkpoint=dict(_delete_=True, type='AtomicCheckpointHook', by_epoch=False, "
-            f"interval={keep}, max_keep_ckpts=-1))",
+            "default_hooks = dict(logger=dict(interval=10), checkpoint=dict(_delete_=True, "
+            f"type='AtomicCheckpointHook', by_epoch=False, interval={keep}, max_keep_ckpts=-1))",
         ]
     else:
         if trunk_ckpt is None:
             raise ValueError(f'{run.name} needs the checkpoint of its trunk {run.trunk.name}')
         s = budget.semi
+        semi_steps = [max(1, t - budget.burn_in) for t in steps]
         lines += [
             "labeled_dataset = _base_.labeled_dataset",
             "labeled_dataset.data_root = data_root",
@@ -171,12 +174,11 @@ def render_config(run: Run, budget: Budget, repo: str, data_root: str,
             f"load_from = '{trunk_ckpt}'",
             f"train_cfg = dict(max_iters={s}, val_interval={10 * s})",
             f"param_scheduler = [dict(type='MultiStepLR', begin=0, end={s}, by_epoch=False, "
-            f"milestones=[{int(s * 0.85)}], gamma=0.1)]",
-            f"optim_wrapper = dict(optimizer=dict(lr={budget.semi_lr}))",
+            f"milestones={semi_steps}, gamma=0.1)]",
             f"custom_hooks = [dict(type='MeanTeacherHook', momentum={budget.ema_momentum}, interval=1, "
             "skip_buffer=False)]",
-            f"default_hooks = dict(logger=dict(interval=10), checkpoint=dict(_delete_=True, type='AtomicCheckpointHook', by_epoch=False, "
-            f"interval={max(10, s // 4)}, max_keep_ckpts=1))",
+            "default_hooks = dict(logger=dict(interval=10), checkpoint=dict(_delete_=True, "
+            f"type='AtomicCheckpointHook', by_epoch=False, interval={max(10, s // 4)}, max_keep_ckpts=1))",
         ]
     model = dict(m.model)
     if run.method.startswith('anomed'):

@@ -59,11 +59,18 @@ def test_rendered_configs_parse(tmp_path, method):
         lab, unlab = ds.datasets
         assert lab.ann_file.endswith('train.1@5.json') and unlab.ann_file.endswith('train.1@5-unlabeled.json')
         assert lab.data_root == unlab.data_root == str(tmp_path / 'data') + '/'
-        assert cfg.optim_wrapper.optimizer.lr == budget.semi_lr
+        # the trunk's learning-rate curve, continued from the burn-in iteration
+        trunk = Config.fromfile(str(REPO / METHODS[METHODS[method].trunk].config))
+        assert cfg.optim_wrapper.optimizer.lr == trunk.optim_wrapper.optimizer.lr
+        total = budget.burn_in + budget.semi
+        assert cfg.param_scheduler[0].milestones == [int(total * 0.8) - budget.burn_in,
+                                                     int(total * 0.93) - budget.burn_in]
         assert cfg.custom_hooks[0].momentum == budget.ema_momentum
         assert cfg.train_cfg.val_interval > cfg.train_cfg.max_iters  # no validation inside the budget
     else:
         assert cfg.train_cfg.max_iters == budget.burn_in + budget.semi and cfg.get('load_from') is None
+        total = budget.burn_in + budget.semi
+        assert cfg.param_scheduler[1].milestones == [int(total * 0.8), int(total * 0.93)]
         # a checkpoint lands exactly at the burn-in iteration and none is deleted
         assert budget.burn_in % cfg.default_hooks.checkpoint.interval == 0
         assert cfg.default_hooks.checkpoint.max_keep_ckpts == -1

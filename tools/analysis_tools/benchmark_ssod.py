@@ -101,7 +101,8 @@ def write_report(doc: Path, budget, rows, data_root: Path, command: str, work_di
         ', '.join(f'{c} {n}' for c, n in counts.items()) + '), trained and tested at 320 px; test split.',
         f'- Budget: supervised trunk {budget.burn_in} + {budget.semi} iterations (batch 4); semi-supervised '
         f'runs start from the trunk at {budget.burn_in} and train {budget.semi} iterations (1 labelled + 4 '
-        f'unlabelled images), lr {budget.semi_lr}, EMA momentum {budget.ema_momentum}.',
+        f'unlabelled images) on the trunk\'s learning-rate curve (AdamW 1e-3, x0.1 at 80% and 93% of '
+        f'{budget.burn_in + budget.semi}), EMA momentum {budget.ema_momentum}.',
         '- AP in points (0-100), mean ± sample standard deviation over seeds; per-class AP is AP50:95.',
         '',
         render_markdown(entries, classes, rare),
