@@ -55,8 +55,7 @@ def test_metrics(test_dir: Path) -> Optional[Dict[str, float]]:
 
 
 def final_checkpoint(run: Run, budget: Budget, work_dir: Path) -> Path:
-    m = METHODS[run.method]
-    iters = budget.semi if m.semi else budget.burn_in + budget.semi
+    iters = budget.semi if METHODS[run.method].trunk else budget.burn_in + budget.semi
     return work_dir / run.name / f'iter_{iters}.pth'
 
 

@@ -9,6 +9,8 @@ Protocol (every method sees the same data, input size, seeds and iteration budge
   ``semi`` iterations on labelled + unlabelled images on the trunk's own learning-rate curve
   (so it differs from the supervised row only by the unlabelled images and the teacher), with
   one EMA momentum and its own method settings (the configs in ``configs/``);
+* diagnostic rows continue the trunk supervised with one labelled image per iteration (the
+  labelled images a semi run sees), on the same curve: what the unlabelled images add;
 * the upper bound trains the SIB+FA detector on every training label for ``burn_in + semi``.
 """
 from dataclasses import dataclass, field
@@ -29,6 +31,7 @@ class Method:
     seeded: bool = False                 # run for every seed (else the first seed only)
     model: Dict = field(default_factory=dict)  # merged into the config's `model`
     baseline: bool = False               # compared against AnoMed in the targets
+    batch_size: int = 0                  # >0: supervised continuation of the trunk at this batch
 
 
 METHODS: Dict[str, Method] = {m.key: m for m in [
@@ -52,6 +55,12 @@ METHODS: Dict[str, Method] = {m.key: m for m in [
            semi=True, trunk='supervised',
            model=dict(plo=dict(scrap_thr=0.7, confident_thr=0.7))),
     Method('supervised_full', 'Supervised, 100% labels (SIB+FA)', SUP_SIBFA, semi=False),
+    # diagnostics: the trunk continued supervised with the labelled images a semi run sees
+    # (1 per iteration instead of 4): what the unlabelled images add at equal labelled exposure
+    Method('supervised_1img', 'Supervised (SIB+FA), 1 labelled img / iter', SUP_SIBFA, semi=False,
+           trunk='supervised', batch_size=1),
+    Method('supervised_fpn_1img', 'Supervised (FPN), 1 labelled img / iter', SUP_FPN, semi=False,
+           trunk='supervised_fpn', batch_size=1),
 ]}
 
 
@@ -76,7 +85,7 @@ BUDGETS: Dict[str, Budget] = {
     'default': Budget('default', burn_in=300, semi=200, ratios=(10, 5), seeds=(0, 1)),
     'quick': Budget('quick', burn_in=120, semi=40, ratios=(10,), seeds=(0,), num_images=400,
                     methods=('supervised', 'supervised_fpn', 'mean_teacher', 'soft_teacher', 'anomed',
-                             'anomed_no_sib', 'anomed_no_hesitant')),
+                             'anomed_no_sib', 'anomed_no_hesitant', 'supervised_1img', 'supervised_fpn_1img')),
 }
 
 
@@ -111,7 +120,7 @@ def build_plan(budget: Budget) -> List[Run]:
                 if m.trunk and m.trunk not in budget.methods:
                     raise ValueError(f'{key} starts from {m.trunk}, which the budget leaves out')
                 group.append(Run(key, ratio, seed))
-            runs += sorted(group, key=lambda r: METHODS[r.method].semi)  # stable: trunks first
+            runs += sorted(group, key=lambda r: METHODS[r.method].trunk is not None)  # stable: trunks first
     if 'supervised_full' in budget.methods:
         runs.append(Run('supervised_full', 100, budget.seeds[0]))
     return runs
@@ -145,7 +154,7 @@ def render_config(run: Run, budget: Budget, repo: str, data_root: str,
     # one learning-rate curve for every row: the trunk's (warm-up, then x0.1 at 80% and 93% of
     # burn-in + semi); a semi run continues it from the burn-in iteration
     steps = [int(total * 0.8), int(total * 0.93)]
-    if not m.semi:
+    if m.trunk is None:
         warm = max(1, min(100, budget.burn_in // 4))
         keep = budget.burn_in // 2 if budget.burn_in % 2 == 0 else budget.burn_in
         lines += [
@@ -163,23 +172,29 @@ def render_config(run: Run, budget: Budget, repo: str, data_root: str,
             raise ValueError(f'{run.name} needs the checkpoint of its trunk {run.trunk.name}')
         s = budget.semi
         semi_steps = [max(1, t - budget.burn_in) for t in steps]
+        if not m.semi:  # supervised continuation of the trunk
+            lines += [f"train_dataloader = dict(batch_size={m.batch_size}, "
+                      f"dataset=dict(data_root=data_root, ann_file='{lab}'))"]
+        else:
+            lines += [
+                "labeled_dataset = _base_.labeled_dataset",
+                "labeled_dataset.data_root = data_root",
+                f"labeled_dataset.ann_file = '{lab}'",
+                "unlabeled_dataset = _base_.unlabeled_dataset",
+                "unlabeled_dataset.data_root = data_root",
+                f"unlabeled_dataset.ann_file = '{unlab}'",
+                "train_dataloader = dict(dataset=dict(datasets=[labeled_dataset, unlabeled_dataset]))"]
         lines += [
-            "labeled_dataset = _base_.labeled_dataset",
-            "labeled_dataset.data_root = data_root",
-            f"labeled_dataset.ann_file = '{lab}'",
-            "unlabeled_dataset = _base_.unlabeled_dataset",
-            "unlabeled_dataset.data_root = data_root",
-            f"unlabeled_dataset.ann_file = '{unlab}'",
-            "train_dataloader = dict(dataset=dict(datasets=[labeled_dataset, unlabeled_dataset]))",
             f"load_from = '{trunk_ckpt}'",
             f"train_cfg = dict(max_iters={s}, val_interval={10 * s})",
             f"param_scheduler = [dict(type='MultiStepLR', begin=0, end={s}, by_epoch=False, "
             f"milestones={semi_steps}, gamma=0.1)]",
-            f"custom_hooks = [dict(type='MeanTeacherHook', momentum={budget.ema_momentum}, interval=1, "
-            "skip_buffer=False)]",
             "default_hooks = dict(logger=dict(interval=10), checkpoint=dict(_delete_=True, "
             f"type='AtomicCheckpointHook', by_epoch=False, interval={max(10, s // 4)}, max_keep_ckpts=1))",
         ]
+    if m.semi:
+        lines.append(f"custom_hooks = [dict(type='MeanTeacherHook', momentum={budget.ema_momentum}, "
+                     "interval=1, skip_buffer=False)]")
     model = dict(m.model)
     if run.method.startswith('anomed'):
         model['semi_train_cfg'] = dict(unsup_weight=budget.anomed_unsup_weight)

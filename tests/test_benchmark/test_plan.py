@@ -54,7 +54,11 @@ def test_rendered_configs_parse(tmp_path, method):
     assert cfg.randomness.seed == 1
     assert cfg.test_evaluator.ann_file == str(tmp_path / 'data') + '/annotations/test.json'
     ds = cfg.train_dataloader.dataset
-    if METHODS[method].semi:
+    if METHODS[method].trunk and not METHODS[method].semi:  # supervised continuation of the trunk
+        assert cfg.train_cfg.max_iters == budget.semi and cfg.load_from == trunk
+        assert cfg.train_dataloader.batch_size == 1 and ds.ann_file.endswith('train.1@5.json')
+        assert 'custom_hooks' not in cfg or not any(h.type == 'MeanTeacherHook' for h in cfg.custom_hooks)
+    elif METHODS[method].semi:
         assert cfg.train_cfg.max_iters == budget.semi and cfg.load_from == trunk
         lab, unlab = ds.datasets
         assert lab.ann_file.endswith('train.1@5.json') and unlab.ann_file.endswith('train.1@5-unlabeled.json')
@@ -86,7 +90,8 @@ def test_rendered_configs_parse(tmp_path, method):
         assert cfg.model.plo.scrap_thr < cfg.model.plo.confident_thr
     neck = cfg.model.detector.neck if METHODS[method].semi else cfg.model.neck
     uses_sib = isinstance(neck, list)
-    assert uses_sib == (method in ('supervised', 'supervised_full', 'anomed', 'anomed_no_hesitant'))
+    assert uses_sib == (method in ('supervised', 'supervised_full', 'supervised_1img', 'anomed',
+                                   'anomed_no_hesitant'))
 
 
 def test_semi_run_needs_its_trunk_checkpoint():
