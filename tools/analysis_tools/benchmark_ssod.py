@@ -144,7 +144,9 @@ def main() -> None:
         for r in plan:
             print(r.name, '<-', r.trunk.name if r.trunk else 'scratch')
         return
-    command = 'python tools/analysis_tools/benchmark_ssod.py' + ' '.join([''] + sys.argv[1:])
+    # the command that trains these rows (--report-only only rewrites the doc)
+    command = 'python tools/analysis_tools/benchmark_ssod.py' + ' '.join([''] + [
+        a for a in sys.argv[1:] if a != '--report-only'])
     results = work_dir / 'results.jsonl'
     work_dir.mkdir(parents=True, exist_ok=True)
     if not args.report_only:
