@@ -109,6 +109,10 @@ def plot_ratios(entries: Sequence[dict], out_png: str) -> None:
             ax.axhline(ys[0], ls='--', color='gray', label=METHODS[method].label)
             continue
         ax.errorbar(xs, ys, yerr=err, marker='o', capsize=3, label=METHODS[method].label)
+    ratios = sorted({e['ratio'] for e in entries if e['method'] != 'supervised_full'})
+    ax.set_xticks(ratios)
+    if len(ratios) == 1:
+        ax.set_xlim(ratios[0] - 5, ratios[0] + 5)
     ax.set_xlabel('labelled images (% of train)')
     ax.set_ylabel('test AP50:95')
     ax.grid(alpha=0.3)
