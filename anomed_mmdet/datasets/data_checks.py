@@ -114,6 +114,14 @@ def _number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
+def png_header(head: bytes) -> Optional[Tuple[int, int, int]]:
+    """``(width, height, bit_depth)`` from a PNG's first 26 bytes, ``None`` when not a PNG."""
+    if len(head) < 26 or not head.startswith(PNG_MAGIC) or head[12:16] != b'IHDR':
+        return None
+    w, h = struct.unpack('>II', head[16:24])
+    return int(w), int(h), int(head[24])
+
+
 def check_image_file(path: str, width: Optional[int] = None, height: Optional[int] = None,
                      level: str = 'header') -> Optional[Tuple[str, str]]:
     """``(kind, detail)`` of what is wrong with one image file, or ``None``.
@@ -138,9 +146,10 @@ def check_image_file(path: str, width: Optional[int] = None, height: Optional[in
         tail = f.read(16)
     suffix = osp.splitext(path)[1].lower()
     if suffix == '.png' or head.startswith(PNG_MAGIC):
-        if not head.startswith(PNG_MAGIC) or head[12:16] != b'IHDR':
+        info = png_header(head)
+        if info is None:
             return 'corrupt_image', f'{path} is not a PNG (bad signature)'
-        w, h = struct.unpack('>II', head[16:24])
+        w, h, _ = info
         if width is not None and height is not None and (w, h) != (width, height):
             return 'image_size', f'{path} is {w}x{h}, the json says {width}x{height}'
         if b'IEND' not in tail:

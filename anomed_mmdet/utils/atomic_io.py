@@ -14,8 +14,9 @@ import glob
 import os
 import os.path as osp
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Union
+from typing import IO, Iterator, Union
 
 from mmengine.fileio import LocalBackend, register_backend
 
@@ -36,15 +37,19 @@ def _fsync_dir(path: str) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(data: bytes, path: Union[str, Path]) -> None:
-    """Write ``data`` to ``path`` atomically (temporary file + fsync + ``os.replace``)."""
+@contextmanager
+def atomic_open(path: Union[str, Path], mode: str = 'wb', **kwargs) -> Iterator[IO]:
+    """Open a temporary file beside ``path`` for writing; on a clean exit it is flushed,
+    ``fsync``-ed and renamed onto ``path``; on an error it is removed and ``path`` is untouched."""
+    if 'w' not in mode:
+        raise ValueError(f'atomic_open writes whole files; mode {mode!r} has no "w"')
     path = os.fspath(path)
     folder = osp.dirname(osp.abspath(path))
     os.makedirs(folder, exist_ok=True)
     tmp = osp.join(folder, f'.{osp.basename(path)}.{os.getpid()}.{uuid.uuid4().hex[:8]}{PARTIAL_SUFFIX}')
     try:
-        with open(tmp, 'xb') as f:  # 'x': never clobber; honours the umask, unlike mkstemp
-            f.write(data)
+        with open(tmp, mode.replace('w', 'x'), **kwargs) as f:  # 'x': never clobber; honours the umask
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -53,6 +58,12 @@ def atomic_write_bytes(data: bytes, path: Union[str, Path]) -> None:
             os.remove(tmp)
         raise
     _fsync_dir(folder)
+
+
+def atomic_write_bytes(data: bytes, path: Union[str, Path]) -> None:
+    """Write ``data`` to ``path`` atomically (temporary file + fsync + ``os.replace``)."""
+    with atomic_open(path, 'wb') as f:
+        f.write(data)
 
 
 def atomic_write_text(text: str, path: Union[str, Path], encoding: str = 'utf-8') -> None:

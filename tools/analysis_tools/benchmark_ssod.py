@@ -31,6 +31,7 @@ from anomed_mmdet.benchmark import (BUDGETS, METHODS, aggregate, build_plan, plo
 from anomed_mmdet.benchmark.execute import append_result, execute, load_results  # noqa: E402
 from anomed_mmdet.benchmark.plan import split_files  # noqa: E402
 from anomed_mmdet.datasets.converters.semi_split import split_semi  # noqa: E402
+from anomed_mmdet.utils.atomic_io import atomic_write_text  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -122,9 +123,7 @@ def write_report(doc: Path, budget, rows, data_root: Path, command: str, work_di
         new = re.sub(re.escape(start) + '.*?' + re.escape(end), lambda _: block, old, flags=re.S)
     else:
         new = old.rstrip('\n') + '\n\n' + block + '\n'
-    tmp = doc.with_suffix('.md.tmp')
-    tmp.write_text(new)
-    os.replace(tmp, doc)
+    atomic_write_text(new, doc)
     return text
 
 

@@ -2,77 +2,48 @@
 from __future__ import annotations
 
 import json
-import os
-import struct
-import tempfile
 from collections import Counter
 from typing import Any, Optional
 
 import numpy as np
 
+from ...utils.atomic_io import atomic_open, atomic_write_bytes
+from ..data_checks import png_header
+
 __all__ = ['atomic_write_json', 'write_png_atomic', 'png_info', 'resize_long_side',
            'ConversionReport', 'StrictModeError']
-
-_PNG_SIG = b'\x89PNG\r\n\x1a\n'
-
 
 class StrictModeError(RuntimeError):
     """Raised by ``--strict`` conversions that recorded a skip."""
 
 
 def atomic_write_json(path: str, obj: Any, **dump_kwargs: Any) -> None:
-    """Write ``obj`` as json to ``path`` through a temporary file in the same folder.
-
-    The file appears complete (``os.replace``) or not at all: an error midway leaves any
-    previous ``path`` untouched and removes the temporary file.
-    """
-    path = os.path.abspath(path)
-    folder = os.path.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{os.path.basename(path)}.', suffix='.tmp', dir=folder)
-    try:
-        with os.fdopen(fd, 'w') as f:
-            json.dump(obj, f, **dump_kwargs)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    """Write ``obj`` as json to ``path``: complete or not at all (an error midway leaves any
+    previous ``path`` untouched and no temporary file)."""
+    with atomic_open(path, 'w') as f:
+        json.dump(obj, f, **dump_kwargs)
 
 
 def write_png_atomic(path: str, img: np.ndarray) -> None:
-    """Write an 8- or 16-bit PNG through a temporary file, so no half-written PNG remains."""
+    """Write an 8- or 16-bit PNG atomically, so no half-written PNG remains."""
     import cv2
 
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f'.{os.path.basename(path)}.{os.getpid()}.tmp.png')
-    try:
-        if not cv2.imwrite(tmp, img):
-            raise OSError(f'cv2 could not write {tmp}')
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    ok, buf = cv2.imencode('.png', img)
+    if not ok:
+        raise OSError(f'cv2 could not encode {path} as PNG')
+    atomic_write_bytes(buf.tobytes(), path)
 
 
 def png_info(path: str) -> Optional[tuple[int, int, int]]:
-    """``(width, height, bit_depth)`` from a PNG's IHDR chunk, or ``None`` if not a PNG.
+    """``(width, height, bit_depth)`` from a PNG's header, or ``None`` if not a readable PNG.
 
     Reads 26 bytes: lets a re-run learn the converted size without decoding the image.
     """
     try:
         with open(path, 'rb') as f:
-            head = f.read(26)
+            return png_header(f.read(26))
     except OSError:
         return None
-    if len(head) < 26 or head[:8] != _PNG_SIG or head[12:16] != b'IHDR':
-        return None
-    width, height = struct.unpack('>II', head[16:24])
-    return int(width), int(height), int(head[24])
 
 
 def resize_long_side(img: np.ndarray, max_size: Optional[int]) -> np.ndarray:

@@ -22,6 +22,7 @@ from typing import Dict, List, Optional, Sequence
 import cv2
 import numpy as np
 
+from ...utils.atomic_io import atomic_write_text
 from .render import render_image
 
 CLASSES = ('nodule', 'calcification', 'mass', 'pleural_effusion', 'cardiomegaly')
@@ -167,9 +168,7 @@ def _coco(cfg: SynthCXRConfig, ids: List[int], boxes: Dict[int, list], with_anns
 
 
 def _write_json_atomic(path: Path, obj: dict) -> None:
-    tmp = path.with_suffix(path.suffix + '.tmp')
-    tmp.write_text(json.dumps(obj))
-    os.replace(tmp, path)
+    atomic_write_text(json.dumps(obj), path)
 
 
 def generate_dataset(out_dir: str, cfg: Optional[SynthCXRConfig] = None, workers: int = 1,
