@@ -48,7 +48,7 @@ def iteration_times(work_dir: Path) -> List[float]:
     return times
 
 
-def test_metrics(test_dir: Path) -> Optional[Dict[str, float]]:
+def latest_test_metrics(test_dir: Path) -> Optional[Dict[str, float]]:
     """The metrics json the newest tools/test.py run wrote under ``test_dir`` (<ts>/<ts>.json)."""
     runs = sorted(p for p in test_dir.glob('*/*.json') if p.stem == p.parent.name)
     return json.loads(runs[-1].read_text()) if runs else None
@@ -82,7 +82,7 @@ def execute(run: Run, budget: Budget, repo: str, data_root: str, work_dir: Path,
             raise RuntimeError(f'{run.name}: training ended without {final}')
     test_s, _ = run_command([python, 'tools/test.py', str(cfg), str(final), '--work-dir', str(rdir / 'test')],
                             rdir / 'test.out', repo)
-    metrics = test_metrics(rdir / 'test')
+    metrics = latest_test_metrics(rdir / 'test')
     if metrics is None:
         raise RuntimeError(f'{run.name}: tools/test.py wrote no metrics under {rdir / "test"}')
     times = iteration_times(rdir)

@@ -3,19 +3,16 @@
 Example: python tools/analysis_tools/summarize_results.py work_dirs/demo/supervised work_dirs/demo/anomed
 """
 import argparse
-import json
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import List
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from anomed_mmdet.benchmark.execute import latest_test_metrics  # noqa: E402
 
 COLUMNS = [('coco/bbox_mAP', 'AP50:95'), ('coco/bbox_mAP_50', 'AP50'), ('coco/bbox_mAP_75', 'AP75'),
            ('coco/bbox_mAP_s', 'APs'), ('coco/bbox_mAP_m', 'APm'), ('coco/bbox_mAP_l', 'APl')]
-
-
-def latest_test_metrics(work_dir: Path) -> Optional[Dict[str, float]]:
-    """The metrics json that tools/test.py wrote last under ``work_dir`` (<ts>/<ts>.json)."""
-    runs = sorted(p for p in work_dir.glob('*/*.json') if p.stem == p.parent.name)
-    return json.loads(runs[-1].read_text()) if runs else None
 
 
 def table(rows: List[tuple]) -> str:
