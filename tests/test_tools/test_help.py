@@ -19,6 +19,7 @@ TOOLS = {
     'tools/misc/check_dataset.py': ['--no-progress'],
     'tools/analysis_tools/pseudo_label_quality.py': ['--images', '--gt', '--t1', '--t2', '--iou'],
     'tools/analysis_tools/benchmark_ssod.py': ['--quick', '--methods', '--ratios', '--seeds', '--report-only'],
+    'tools/analysis_tools/benchmark_train_step.py': ['--methods', '--checkpoint-dir', '--repeats', '--warmup'],
 }
 
 

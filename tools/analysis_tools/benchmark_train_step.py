@@ -1,0 +1,70 @@
+"""Training-step time of AnoMed against SoftTeacher and MeanTeacher, side by side in one process.
+
+Every method gets the benchmark's config, the same trunk checkpoint and copies of the same
+batches; steps are timed round-robin and the median of each method is reported, split into
+phases (teacher pseudo labels, supervised loss, unsupervised loss, AnoMed's hesitant losses,
+backward + optimizer step), with each method's total as a ratio of SoftTeacher's.
+
+Example (after the default benchmark has trained its 10% trunks):
+
+    python tools/analysis_tools/benchmark_train_step.py --repeats 15 \\
+        --checkpoint-dir work_dirs/benchmark/default
+"""
+import argparse
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+
+from anomed_mmdet.benchmark import BUDGETS, METHODS  # noqa: E402
+from anomed_mmdet.benchmark.step_time import PHASES, time_steps  # noqa: E402
+
+SEMI = [k for k, m in METHODS.items() if m.semi]
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--methods', nargs='+', choices=SEMI,
+                   default=['soft_teacher', 'mean_teacher', 'anomed', 'anomed_no_sib'])
+    p.add_argument('--budget', choices=list(BUDGETS), default='default')
+    p.add_argument('--data-root', help='default data/benchmark/synth_cxr_<N> (made by benchmark_ssod.py)')
+    p.add_argument('--checkpoint-dir', help="a benchmark work dir: the trunks' burn-in checkpoints "
+                   'are read from it (default: random weights)')
+    p.add_argument('--ratio', type=int, default=10)
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--repeats', type=int, default=10, help='timed steps per method')
+    p.add_argument('--warmup', type=int, default=2, help='untimed steps per method first')
+    return p.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    budget = BUDGETS[args.budget]
+    data_root = args.data_root or str(REPO / 'data' / 'benchmark' / f'synth_cxr_{budget.num_images}')
+    if not (Path(data_root) / 'annotations' / 'benchmark').is_dir():
+        sys.exit(f'{data_root} has no benchmark split: run tools/analysis_tools/benchmark_ssod.py first '
+                 'or give --data-root')
+    checkpoints = {}
+    if args.checkpoint_dir:
+        for m in args.methods:
+            trunk = METHODS[m].trunk
+            ckpt = Path(args.checkpoint_dir) / f'{trunk}_{args.ratio}pct_seed{args.seed}' / f'iter_{budget.burn_in}.pth'
+            if not ckpt.is_file():
+                sys.exit(f'missing trunk checkpoint {ckpt}')
+            checkpoints[trunk] = str(ckpt)
+    res = time_steps(args.methods, budget, str(REPO), data_root, checkpoints, repeats=args.repeats,
+                     warmup=args.warmup, ratio=args.ratio, seed=args.seed)
+    ref = res.get('soft_teacher', {}).get('total')
+    cols = list(PHASES) + ['total']
+    print(f'median seconds per training step, {args.repeats} steps per method after {args.warmup} '
+          f'warm-up, round-robin, {args.ratio}% labels, seed {args.seed}')
+    print('| method | ' + ' | '.join(cols) + ' | x SoftTeacher |')
+    print('|---' * (len(cols) + 2) + '|')
+    for m, r in res.items():
+        ratio = f'{r["total"] / ref:.2f}' if ref else '-'
+        print(f'| {METHODS[m].label} | ' + ' | '.join(f'{r[c]:.3f}' for c in cols) + f' | {ratio} |')
+
+
+if __name__ == '__main__':
+    main()
