@@ -32,6 +32,8 @@ class Method:
     model: Dict = field(default_factory=dict)  # merged into the config's `model`
     baseline: bool = False               # compared against AnoMed in the targets
     batch_size: int = 0                  # >0: supervised continuation of the trunk at this batch
+    labelled_per_iter: int = 1           # semi rows: labelled images per iteration (+ 4 unlabelled)
+    extra: bool = False                  # opt-in (--methods); left out of the budgets' default plans
 
 
 METHODS: Dict[str, Method] = {m.key: m for m in [
@@ -61,7 +63,16 @@ METHODS: Dict[str, Method] = {m.key: m for m in [
            trunk='supervised', batch_size=1),
     Method('supervised_fpn_1img', 'Supervised (FPN), 1 labelled img / iter', SUP_FPN, semi=False,
            trunk='supervised_fpn', batch_size=1),
+    # opt-in diagnostics: semi rows at the supervised row's labelled exposure (4 labelled + 4
+    # unlabelled images per iteration): what the unlabelled images add to the supervised row
+    Method('soft_teacher_sup4', 'SoftTeacher (FPN), 4 labelled + 4 unlabelled / iter',
+           'configs/soft_teacher/soft-teacher_faster-rcnn_r18-slim_fpn_cpu-1k_synth-cxr.py',
+           semi=True, trunk='supervised_fpn', labelled_per_iter=4, extra=True),
+    Method('anomed_sup4', 'AnoMed, 4 labelled + 4 unlabelled / iter',
+           'configs/anomed/anomed_faster-rcnn_r18-slim_sib-fa_cpu-1k_synth-cxr.py',
+           semi=True, trunk='supervised', labelled_per_iter=4, extra=True),
 ]}
+DEFAULT_METHODS = tuple(k for k, m in METHODS.items() if not m.extra)
 
 
 @dataclass(frozen=True)
@@ -74,7 +85,7 @@ class Budget:
     seeds: Tuple[int, ...]
     num_images: int = 1000
     image_size: int = 512
-    methods: Tuple[str, ...] = tuple(METHODS)
+    methods: Tuple[str, ...] = DEFAULT_METHODS
     ema_momentum: float = 0.01
     # AnoMed's unlabelled weight (chosen on val in the PLO issue: 1.0 forgot the large classes)
     anomed_unsup_weight: float = 0.25
@@ -182,8 +193,14 @@ def render_config(run: Run, budget: Budget, repo: str, data_root: str,
                 f"labeled_dataset.ann_file = '{lab}'",
                 "unlabeled_dataset = _base_.unlabeled_dataset",
                 "unlabeled_dataset.data_root = data_root",
-                f"unlabeled_dataset.ann_file = '{unlab}'",
-                "train_dataloader = dict(dataset=dict(datasets=[labeled_dataset, unlabeled_dataset]))"]
+                f"unlabeled_dataset.ann_file = '{unlab}'"]
+            if m.labelled_per_iter == 1:
+                lines.append("train_dataloader = dict(dataset=dict(datasets=[labeled_dataset, unlabeled_dataset]))")
+            else:  # the configs' batch is 1 labelled + 4 unlabelled; keep the 4
+                n = m.labelled_per_iter + 4
+                lines.append(f"train_dataloader = dict(batch_size={n}, sampler=dict(batch_size={n}, "
+                             f"source_ratio=[{m.labelled_per_iter}, 4]), "
+                             "dataset=dict(datasets=[labeled_dataset, unlabeled_dataset]))")
         lines += [
             f"load_from = '{trunk_ckpt}'",
             f"train_cfg = dict(max_iters={s}, val_interval={10 * s})",

@@ -1,9 +1,9 @@
 """Turn benchmark rows into the table of docs/benchmark.md, the targets check and a plot."""
 import math
 import statistics
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence
 
-from .plan import METHODS
+from .plan import METHODS, Budget, build_plan
 
 AP, AP50 = 'coco/bbox_mAP', 'coco/bbox_mAP_50'
 
@@ -38,6 +38,26 @@ def aggregate(rows: Sequence[dict], classes: Sequence[str]) -> List[dict]:
         entry['peak_rss_mb'] = max(rss) if rss else float('nan')
         out.append(entry)
     return out
+
+
+def report_rows(results: Iterable[dict], budget: Budget) -> List[dict]:
+    """Finished rows of the budget's plan, plus any opt-in (``extra``) method rows of its ratios."""
+    names = {p.name for p in build_plan(budget)}
+    return [r for r in results if r['name'] in names or
+            (r['method'] in METHODS and METHODS[r['method']].extra and r['ratio'] in budget.ratios)]
+
+
+def extra_command(rows: Sequence[dict], command: str) -> List[str]:
+    """A bullet with the command that trained the opt-in rows present, if any."""
+    extra = [r for r in rows if METHODS[r['method']].extra]
+    if not extra:
+        return []
+    methods = sorted({r['method'] for r in extra})
+    trunks = sorted({METHODS[m].trunk for m in methods})
+    ratios = sorted({str(r['ratio']) for r in extra})
+    seeds = sorted({str(r['seed']) for r in extra})
+    return [f'- Opt-in rows: `{command} --methods {" ".join(trunks + methods)} --ratios {" ".join(ratios)} '
+            f'--seeds {" ".join(seeds)}` (same work dir: the finished trunks are reused)']
 
 
 def _fmt(mean_sd: tuple, scale: float = 100.0) -> str:

@@ -71,6 +71,9 @@ def test_rendered_configs_parse(tmp_path, method):
                                                      int(total * 0.93) - budget.burn_in]
         assert cfg.custom_hooks[0].momentum == budget.ema_momentum
         assert cfg.train_cfg.val_interval > cfg.train_cfg.max_iters  # no validation inside the budget
+        n_lab = METHODS[method].labelled_per_iter
+        assert cfg.train_dataloader.sampler.source_ratio == [n_lab, 4]
+        assert cfg.train_dataloader.batch_size == cfg.train_dataloader.sampler.batch_size == n_lab + 4
     else:
         assert cfg.train_cfg.max_iters == budget.burn_in + budget.semi and cfg.get('load_from') is None
         total = budget.burn_in + budget.semi
@@ -91,7 +94,18 @@ def test_rendered_configs_parse(tmp_path, method):
     neck = cfg.model.detector.neck if METHODS[method].semi else cfg.model.neck
     uses_sib = isinstance(neck, list)
     assert uses_sib == (method in ('supervised', 'supervised_full', 'supervised_1img', 'anomed',
-                                   'anomed_no_hesitant'))
+                                   'anomed_no_hesitant', 'anomed_sup4'))
+
+
+def test_opt_in_methods_stay_out_of_the_budgets_but_can_be_planned():
+    extras = {k for k, m in METHODS.items() if m.extra}
+    assert extras == {'soft_teacher_sup4', 'anomed_sup4'}
+    for budget in BUDGETS.values():
+        assert not extras & set(budget.methods)
+    plan = build_plan(replace(BUDGETS['default'], methods=('supervised', 'supervised_fpn', 'anomed_sup4',
+                                                           'soft_teacher_sup4'), ratios=(10,), seeds=(0,)))
+    assert [r.name for r in plan] == ['supervised_10pct_seed0', 'supervised_fpn_10pct_seed0',
+                                      'anomed_sup4_10pct_seed0', 'soft_teacher_sup4_10pct_seed0']
 
 
 def test_semi_run_needs_its_trunk_checkpoint():

@@ -50,3 +50,18 @@ def test_markdown_and_plot(tmp_path):
     out = tmp_path / 'plot.png'
     plot_ratios(entries, str(out))
     assert out.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+
+def test_report_rows_keep_the_plan_and_opt_in_rows_only():
+    from anomed_mmdet.benchmark import BUDGETS
+    from anomed_mmdet.benchmark.report import extra_command, report_rows
+    budget = BUDGETS['default']
+    rows = [dict(row('anomed', 10, 0, 0.3), name='anomed_10pct_seed0'),
+            dict(row('anomed_sup4', 10, 0, 0.3), name='anomed_sup4_10pct_seed0'),
+            dict(row('anomed_sup4', 50, 0, 0.3), name='anomed_sup4_50pct_seed0'),   # ratio not in budget
+            dict(row('anomed', 10, 7, 0.3), name='anomed_10pct_seed7')]             # seed not in budget
+    kept = report_rows(rows, budget)
+    assert [r['name'] for r in kept] == ['anomed_10pct_seed0', 'anomed_sup4_10pct_seed0']
+    assert extra_command(kept[:1], 'python x.py') == []
+    (line,) = extra_command(kept, 'python x.py')
+    assert '--methods supervised anomed_sup4 --ratios 10 --seeds 0' in line

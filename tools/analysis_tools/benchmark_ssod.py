@@ -30,6 +30,7 @@ from anomed_mmdet.benchmark import (BUDGETS, METHODS, aggregate, build_plan, plo
                                     render_markdown, targets)
 from anomed_mmdet.benchmark.execute import append_result, execute, load_results  # noqa: E402
 from anomed_mmdet.benchmark.plan import split_files  # noqa: E402
+from anomed_mmdet.benchmark.report import extra_command, report_rows  # noqa: E402
 from anomed_mmdet.datasets.converters.semi_split import split_semi  # noqa: E402
 from anomed_mmdet.utils.atomic_io import atomic_write_text  # noqa: E402
 
@@ -91,13 +92,15 @@ def write_report(doc: Path, budget, rows, data_root: Path, command: str, work_di
     png = doc.parent / f'benchmark_{budget.name}.png'
     plot_ratios(entries, str(png))
     checks = targets(entries, rare)
-    done, planned = len(rows), len(build_plan(budget))
+    plan = build_plan(budget)
+    done, planned = len({r['name'] for r in rows} & {p.name for p in plan}), len(plan)
     body = [
         f'### Budget `{budget.name}` ({done} of {planned} runs finished)',
         '',
         f'- Command: `{command}`',
         f'- Machine: {machine()}',
         f'- Date: {datetime.date.today().isoformat()}; results file `{work_dir / "results.jsonl"}`',
+        *extra_command(rows, command),
         f'- Data: {budget.num_images} synthetic images at {budget.image_size} px (train instances: ' +
         ', '.join(f'{c} {n}' for c, n in counts.items()) + '), trained and tested at 320 px; test split.',
         f'- Budget: supervised trunk {budget.burn_in} + {budget.semi} iterations (batch 4); semi-supervised '
@@ -134,6 +137,7 @@ def main() -> None:
         budget = replace(budget, ratios=tuple(args.ratios))
     if args.seeds:
         budget = replace(budget, seeds=tuple(args.seeds))
+    full = budget  # the report covers the budget's whole plan whatever --methods trains
     if args.methods:
         budget = replace(budget, methods=tuple(args.methods))
     data_root = Path(args.data_root or REPO / 'data' / 'benchmark' / f'synth_cxr_{budget.num_images}').resolve()
@@ -144,8 +148,7 @@ def main() -> None:
             print(r.name, '<-', r.trunk.name if r.trunk else 'scratch')
         return
     # the command that trains these rows (--report-only only rewrites the doc)
-    command = 'python tools/analysis_tools/benchmark_ssod.py' + ' '.join([''] + [
-        a for a in sys.argv[1:] if a != '--report-only'])
+    command = 'python tools/analysis_tools/benchmark_ssod.py' + (' --quick' if args.quick else '')
     results = work_dir / 'results.jsonl'
     work_dir.mkdir(parents=True, exist_ok=True)
     if not args.report_only:
@@ -162,10 +165,10 @@ def main() -> None:
             done[run.name] = rec
             print(f'    AP50:95 {rec["metrics"].get("coco/bbox_mAP", float("nan")) * 100:.1f}  '
                   f'{rec["sec_per_iter"]:.2f} s/iter  peak {rec["peak_rss_mb"]:.0f} MiB', flush=True)
-    rows = [r for r in load_results(results).values() if r['name'] in {p.name for p in plan}]
+    rows = report_rows(load_results(results).values(), full)
     if not rows:
         sys.exit(f'no finished rows in {results}')
-    print(write_report(Path(args.doc), budget, rows, data_root, command, work_dir))
+    print(write_report(Path(args.doc), full, rows, data_root, command, work_dir))
 
 
 if __name__ == '__main__':
