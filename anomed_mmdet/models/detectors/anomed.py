@@ -24,6 +24,27 @@ def reuse_features(detector: nn.Module, feats: Tuple[Tensor]):
         del detector.extract_feat
 
 
+@contextmanager
+def capture_output(module: Optional[nn.Module]):
+    """Collect the outputs of ``module``'s forward calls in the yielded list (a forward hook)."""
+    outputs: list = []
+    if module is None:
+        yield outputs
+        return
+    handle = module.register_forward_hook(lambda _mod, _inp, out: outputs.append(out))
+    try:
+        yield outputs
+    finally:
+        handle.remove()
+
+
+def dense_head(detector: nn.Module) -> Optional[nn.Module]:
+    """The RPN of a two-stage detector, the head of a one-stage one, else ``None``."""
+    if getattr(detector, 'with_rpn', False):
+        return detector.rpn_head
+    return getattr(detector, 'bbox_head', None)
+
+
 @MODELS.register_module()
 class AnoMed(SemiBaseDetector):
     """Semi-supervised detector with confident / hesitant / scrap pseudo labels.
@@ -107,13 +128,15 @@ class AnoMed(SemiBaseDetector):
             sample.ignored_instances = InstanceData(bboxes=hes.bboxes, labels=hes.labels)
             hesitant.append(hes)
         feats = self.student.extract_feat(batch_inputs)
-        with reuse_features(self.student, feats):
+        # the dense head's output of the confident-label loss is reused by the hesitant losses
+        with reuse_features(self.student, feats), capture_output(dense_head(self.student)) as outs:
             conf_losses = self.student.loss(batch_inputs, batch_data_samples)
         unsup_weight = self.semi_train_cfg.get('unsup_weight', 1.0)
         num_conf = sum(len(s.gt_instances) for s in batch_data_samples)
         # no confident box in the batch: the student would only learn "background everywhere"
         losses = rename_loss_dict('unsup_', reweight_loss_dict(conf_losses, unsup_weight if num_conf else 0.0))
-        hes_losses = hesitant_losses(self.student, feats, hesitant, self.hesitant_cfg)
+        hes_losses = hesitant_losses(self.student, feats, hesitant, self.hesitant_cfg,
+                                     head_outs=outs[0] if len(outs) == 1 else None)
         losses.update(rename_loss_dict('unsup_hes_', reweight_loss_dict(hes_losses, unsup_weight)))
         losses.update(batch_info or {})
         return losses

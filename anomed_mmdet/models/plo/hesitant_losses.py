@@ -11,13 +11,15 @@ Losses are averaged over the number of hesitant boxes (two-stage RoI terms) or p
 (dense terms), so a box's gradient is proportional to its confidence.
 
 Detector families plug in through :func:`register_hesitant_loss`: a predicate on the student
-detector and a function ``fn(student, feats, hesitant, cfg) -> dict``. Built in: two-stage
+detector and a function ``fn(student, feats, hesitant, cfg, head_outs) -> dict``; ``head_outs``
+is the output of the student's dense head (RPN or one-stage head) on ``feats`` when the caller
+already has it (AnoMed captures it from the confident-label loss), else ``None``. Built in: two-stage
 detectors with a ``StandardRoIHead`` (Faster R-CNN and relatives) and one-stage detectors whose
 head is an ``AnchorHead`` with sigmoid classification (RetinaNet, ...). A point-based head
 (FCOS) would register a function that picks its positive points inside each hesitant box and
 applies the same weighted classification loss to them.
 """
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -41,12 +43,16 @@ def register_hesitant_loss(predicate: Callable[[nn.Module], bool]):
 
 
 def hesitant_losses(student: nn.Module, feats: Tuple[Tensor], hesitant: List[InstanceData],
-                    cfg: dict) -> Dict[str, Tensor]:
-    """Weighted losses of the hesitant boxes (``bboxes``, ``labels``, ``scores`` per image)."""
+                    cfg: dict, head_outs: Optional[tuple] = None) -> Dict[str, Tensor]:
+    """Weighted losses of the hesitant boxes (``bboxes``, ``labels``, ``scores`` per image).
+
+    ``head_outs``: the student's dense-head output on ``feats`` (``(cls_scores, bbox_preds)``),
+    reused instead of a second head pass; ``None`` runs the head.
+    """
     cfg = {**HESITANT_DEFAULTS, **(cfg or {})}
     for predicate, fn in _ADAPTERS:
         if predicate(student):
-            losses = fn(student, feats, hesitant, cfg)
+            losses = fn(student, feats, hesitant, cfg, head_outs)
             return {k: v * cfg['loss_weight'] for k, v in losses.items()}
     raise NotImplementedError(
         f'no hesitant-loss adapter for {type(student).__name__}; register one with '
@@ -89,7 +95,7 @@ def _flatten_levels(maps: List[Tensor], img: int, channels: int) -> Tensor:
 
 
 @register_hesitant_loss(lambda s: getattr(s, 'with_rpn', False) and hasattr(s, 'roi_head'))
-def two_stage_hesitant_loss(student, feats, hesitant, cfg) -> Dict[str, Tensor]:
+def two_stage_hesitant_loss(student, feats, hesitant, cfg, head_outs=None) -> Dict[str, Tensor]:
     """RoI classification on the hesitant boxes themselves, RPN objectness on their anchors."""
     losses = {}
     zero = _zero(feats)
@@ -115,7 +121,7 @@ def two_stage_hesitant_loss(student, feats, hesitant, cfg) -> Dict[str, Tensor]:
         losses['loss_bbox'] = (F.l1_loss(pred, target, reduction='none').sum(1) * w).sum() / n
     if cfg['obj']:
         rpn = student.rpn_head
-        cls_scores, _ = rpn(feats)
+        cls_scores = (head_outs if head_outs is not None else rpn(feats))[0]
         priors = torch.cat(rpn.prior_generator.grid_priors(
             [c.shape[-2:] for c in cls_scores], device=cls_scores[0].device))
         total, count = zero, 0
@@ -134,14 +140,14 @@ def two_stage_hesitant_loss(student, feats, hesitant, cfg) -> Dict[str, Tensor]:
 
 @register_hesitant_loss(lambda s: isinstance(getattr(s, 'bbox_head', None), AnchorHead)
                         and getattr(s.bbox_head, 'use_sigmoid_cls', False))
-def anchor_head_hesitant_loss(student, feats, hesitant, cfg) -> Dict[str, Tensor]:
+def anchor_head_hesitant_loss(student, feats, hesitant, cfg, head_outs=None) -> Dict[str, Tensor]:
     """Sigmoid focal classification (and optional box deltas) on the hesitant boxes' anchors."""
     head = student.bbox_head
     zero = _zero(feats)
     n = sum(len(h) for h in hesitant)
     if n == 0:
         return {k: zero for k, on in (('loss_cls', cfg['cls']), ('loss_bbox', cfg['bbox'])) if on}
-    cls_scores, bbox_preds = head(feats)
+    cls_scores, bbox_preds = head_outs if head_outs is not None else head(feats)
     priors = torch.cat(head.prior_generator.grid_priors(
         [c.shape[-2:] for c in cls_scores], device=cls_scores[0].device))
     loss_cls, loss_bbox, count = zero, zero, 0

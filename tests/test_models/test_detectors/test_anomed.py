@@ -71,6 +71,32 @@ def test_gradient_from_a_hesitant_box_is_proportional_to_its_confidence(kind):
 
 
 @pytest.mark.parametrize('kind', ['two-stage', 'one-stage'])
+def test_hesitant_losses_reuse_the_dense_head_pass(kind):
+    """One dense-head pass per unlabelled batch, and the same losses as a second pass would give."""
+    from anomed_mmdet.models.detectors.anomed import capture_output, dense_head
+    model = build(kind)
+    model.train()
+    head = dense_head(model.student)
+    x = torch.randn(2, 3, SIZE, SIZE)
+
+    def samples():
+        return [sample([[4, 4, 50, 50], [8, 8, 40, 40]], [0, 1], [0.9, 0.5], [CONFIDENT, HESITANT]),
+                sample([[20, 4, 60, 30]], [2], [0.45], [HESITANT])]
+
+    with capture_output(head) as calls:
+        losses = model.loss_by_pseudo_instances(x, samples(), {})
+    assert len(calls) == 1
+    hes = [s.gt_instances[s.gt_instances.plo_group == HESITANT] for s in samples()]
+    feats = model.student.extract_feat(x)
+    recomputed = hesitant_losses(model.student, feats, hes, model.hesitant_cfg)
+    reused = hesitant_losses(model.student, feats, hes, model.hesitant_cfg, head_outs=head(feats))
+    assert recomputed and set(recomputed) == set(reused)
+    for k in recomputed:
+        torch.testing.assert_close(reused[k], recomputed[k])
+        torch.testing.assert_close(losses[f'unsup_hes_{k}'], recomputed[k] * model.semi_train_cfg.get('unsup_weight', 1.0))
+
+
+@pytest.mark.parametrize('kind', ['two-stage', 'one-stage'])
 def test_hesitant_only_images_give_no_box_loss(kind):
     model = build(kind)
     model.train()
