@@ -52,11 +52,12 @@ def test_rendered_configs_parse(tmp_path, method):
     path.write_text(render_config(run, budget, str(REPO), str(tmp_path / 'data'), trunk))
     cfg = Config.fromfile(str(path))
     assert cfg.randomness.seed == 1
+    assert cfg.val_cfg is None and cfg.val_dataloader is None and cfg.val_evaluator is None  # test only
     assert cfg.test_evaluator.ann_file == str(tmp_path / 'data') + '/annotations/test.json'
     ds = cfg.train_dataloader.dataset
     if METHODS[method].trunk and not METHODS[method].semi:  # supervised continuation of the trunk
         assert cfg.train_cfg.max_iters == budget.semi and cfg.load_from == trunk
-        assert cfg.train_dataloader.batch_size == 1 and ds.ann_file.endswith('train.1@5.json')
+        assert cfg.train_dataloader.batch_size == METHODS[method].batch_size and ds.ann_file.endswith('train.1@5.json')
         assert 'custom_hooks' not in cfg or not any(h.type == 'MeanTeacherHook' for h in cfg.custom_hooks)
     elif METHODS[method].semi:
         assert cfg.train_cfg.max_iters == budget.semi and cfg.load_from == trunk
@@ -70,7 +71,6 @@ def test_rendered_configs_parse(tmp_path, method):
         assert cfg.param_scheduler[0].milestones == [int(total * 0.8) - budget.burn_in,
                                                      int(total * 0.93) - budget.burn_in]
         assert cfg.custom_hooks[0].momentum == budget.ema_momentum
-        assert cfg.train_cfg.val_interval > cfg.train_cfg.max_iters  # no validation inside the budget
         n_lab = METHODS[method].labelled_per_iter
         assert cfg.train_dataloader.sampler.source_ratio == [n_lab, 4]
         assert cfg.train_dataloader.batch_size == cfg.train_dataloader.sampler.batch_size == n_lab + 4
@@ -93,13 +93,13 @@ def test_rendered_configs_parse(tmp_path, method):
         assert cfg.model.plo.scrap_thr < cfg.model.plo.confident_thr
     neck = cfg.model.detector.neck if METHODS[method].semi else cfg.model.neck
     uses_sib = isinstance(neck, list)
-    assert uses_sib == (method in ('supervised', 'supervised_full', 'supervised_1img', 'anomed',
+    assert uses_sib == (method in ('supervised', 'supervised_full', 'supervised_1img', 'supervised_restart', 'anomed',
                                    'anomed_no_hesitant', 'anomed_sup4'))
 
 
 def test_opt_in_methods_stay_out_of_the_budgets_but_can_be_planned():
     extras = {k for k, m in METHODS.items() if m.extra}
-    assert extras == {'soft_teacher_sup4', 'anomed_sup4'}
+    assert extras == {'soft_teacher_sup4', 'anomed_sup4', 'supervised_restart'}
     for budget in BUDGETS.values():
         assert not extras & set(budget.methods)
     plan = build_plan(replace(BUDGETS['default'], methods=('supervised', 'supervised_fpn', 'anomed_sup4',
