@@ -113,12 +113,13 @@ def render_markdown(entries: Sequence[dict], classes: Sequence[str], rare: str) 
 
 
 def plot_ratios(entries: Sequence[dict], out_png: str) -> None:
-    """AP50:95 against the label ratio, one line per method (error bars: spread over seeds)."""
+    """AP50:95 against the label ratio, one line per method of the plan (error bars: spread over
+    seeds); opt-in rows are left to the table."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    for method in METHODS:
+    fig, ax = plt.subplots(figsize=(8.4, 4.2))
+    for method in (k for k, m in METHODS.items() if not m.extra):
         pts = sorted((e['ratio'], e['ap']) for e in entries if e['method'] == method)
         if not pts:
             continue
@@ -136,7 +137,7 @@ def plot_ratios(entries: Sequence[dict], out_png: str) -> None:
     ax.set_xlabel('labelled images (% of train)')
     ax.set_ylabel('test AP50:95')
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc='center left', bbox_to_anchor=(1.02, 0.5))
     fig.tight_layout()
     fig.savefig(out_png, dpi=120)
     plt.close(fig)

@@ -86,6 +86,14 @@ def machine() -> str:
     return f'{cpu}, {os.cpu_count()} cores, {dev}; torch {torch.__version__}, Python {platform.python_version()}'
 
 
+def shown(path: Path) -> str:
+    """``path`` relative to the repository when it lies inside it."""
+    try:
+        return str(path.relative_to(REPO))
+    except ValueError:
+        return str(path)
+
+
 def write_report(doc: Path, budget, rows, data_root: Path, command: str, work_dir: Path) -> str:
     classes, rare, counts = class_names_and_rarest(data_root)
     entries = aggregate(rows, classes)
@@ -99,7 +107,7 @@ def write_report(doc: Path, budget, rows, data_root: Path, command: str, work_di
         '',
         f'- Command: `{command}`',
         f'- Machine: {machine()}',
-        f'- Date: {datetime.date.today().isoformat()}; results file `{work_dir / "results.jsonl"}`',
+        f'- Date: {datetime.date.today().isoformat()}; results file `{shown(work_dir / "results.jsonl")}`',
         *extra_command(rows, command),
         f'- Data: {budget.num_images} synthetic images at {budget.image_size} px (train instances: ' +
         ', '.join(f'{c} {n}' for c, n in counts.items()) + '), trained and tested at 320 px; test split.',
