@@ -54,6 +54,11 @@ def latest_test_metrics(test_dir: Path) -> Optional[Dict[str, float]]:
     return json.loads(runs[-1].read_text()) if runs else None
 
 
+def trunk_checkpoint(run: Run, budget: Budget, work_dir: Path) -> Path:
+    """The checkpoint a row starts from: its trunk's at the burn-in iteration."""
+    return work_dir / run.trunk.name / f'iter_{budget.burn_in}.pth'
+
+
 def final_checkpoint(run: Run, budget: Budget, work_dir: Path) -> Path:
     iters = budget.semi if METHODS[run.method].trunk else budget.burn_in + budget.semi
     return work_dir / run.name / f'iter_{iters}.pth'
@@ -66,7 +71,7 @@ def execute(run: Run, budget: Budget, repo: str, data_root: str, work_dir: Path,
     rdir.mkdir(parents=True, exist_ok=True)
     trunk_ckpt = None
     if run.trunk is not None:
-        trunk_ckpt = str(work_dir / run.trunk.name / f'iter_{budget.burn_in}.pth')
+        trunk_ckpt = str(trunk_checkpoint(run, budget, work_dir))
         if not Path(trunk_ckpt).is_file():
             raise FileNotFoundError(f'{run.name} starts from {trunk_ckpt}, which does not exist')
     cfg = rdir / 'config.py'

@@ -11,10 +11,8 @@ optimizer step).
 """
 import copy
 import statistics
-import tempfile
 import time
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 import torch
@@ -36,11 +34,7 @@ def semi_config(method: str, budget: Budget, repo: str, data_root: str, trunk_ck
     """The benchmark config of a semi-supervised row, burn-in off (the step is the semi step)."""
     if not METHODS[method].semi:
         raise ValueError(f'{method} is not a semi-supervised method')
-    text = render_config(Run(method, ratio, seed), budget, repo, data_root, trunk_ckpt)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f'{method}.py'
-        path.write_text(text)
-        cfg = Config.fromfile(str(path))
+    cfg = Config.fromstring(render_config(Run(method, ratio, seed), budget, repo, data_root, trunk_ckpt), '.py')
     cfg.model.setdefault('semi_train_cfg', {})['burn_in_iters'] = 0
     return cfg
 
@@ -120,13 +114,10 @@ def time_steps(methods: Sequence[str], budget: Budget, repo: str, data_root: str
     import anomed_mmdet  # noqa: F401  (registers AnoMed, SIB, FA, hooks)
     torch.manual_seed(seed)
     MessageHub.get_current_instance().update_info('iter', 0)
-    timers = {}
-    for m in methods:
-        trunk = METHODS[m].trunk
-        ckpt = checkpoints.get(trunk)
-        cfg = semi_config(m, budget, repo, data_root, ckpt or 'none.pth', ratio, seed)
-        timers[m] = StepTimer(cfg, ckpt)
-    batches = load_batches(cfg, num_batches, seed)
+    cfgs = {m: semi_config(m, budget, repo, data_root, checkpoints.get(METHODS[m].trunk) or 'none.pth', ratio, seed)
+            for m in methods}
+    timers = {m: StepTimer(cfgs[m], checkpoints.get(METHODS[m].trunk)) for m in methods}
+    batches = load_batches(cfgs[methods[0]], num_batches, seed)  # the semi configs share their data
     samples: Dict[str, List[Dict[str, float]]] = {m: [] for m in methods}
     for r in range(warmup + repeats):
         order = list(methods[r % len(methods):]) + list(methods[:r % len(methods)])

@@ -17,7 +17,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from anomed_mmdet.benchmark import BUDGETS, METHODS  # noqa: E402
+from anomed_mmdet.benchmark import BUDGETS, METHODS, Run  # noqa: E402
+from anomed_mmdet.benchmark.execute import trunk_checkpoint  # noqa: E402
 from anomed_mmdet.benchmark.step_time import PHASES, time_steps  # noqa: E402
 
 SEMI = [k for k, m in METHODS.items() if m.semi]
@@ -48,11 +49,10 @@ def main() -> None:
     checkpoints = {}
     if args.checkpoint_dir:
         for m in args.methods:
-            trunk = METHODS[m].trunk
-            ckpt = Path(args.checkpoint_dir) / f'{trunk}_{args.ratio}pct_seed{args.seed}' / f'iter_{budget.burn_in}.pth'
+            ckpt = trunk_checkpoint(Run(m, args.ratio, args.seed), budget, Path(args.checkpoint_dir))
             if not ckpt.is_file():
                 sys.exit(f'missing trunk checkpoint {ckpt}')
-            checkpoints[trunk] = str(ckpt)
+            checkpoints[METHODS[m].trunk] = str(ckpt)
     res = time_steps(args.methods, budget, str(REPO), data_root, checkpoints, repeats=args.repeats,
                      warmup=args.warmup, ratio=args.ratio, seed=args.seed)
     ref = res.get('soft_teacher', {}).get('total')
