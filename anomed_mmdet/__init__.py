@@ -4,7 +4,7 @@ Configs do this with ``custom_imports = dict(imports=['anomed_mmdet'])``. Import
 lets torch's weights-only loader read the checkpoints that mmengine writes (resume,
 ``load_from``, ``tools/test.py CKPT``) without opening it to arbitrary pickles.
 """
-from . import datasets, engine, models  # noqa: F401  (register data sets, hooks, models)
+from . import datasets, engine, evaluation, models  # noqa: F401  (register data sets, hooks, metrics, models)
 from .utils import allow_mmengine_checkpoints
 from .version import __version__
 

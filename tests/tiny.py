@@ -32,7 +32,7 @@ def _loaders(cfg: Config, data_root: str) -> None:
         cfg[name].dataset.data_root = data_root
         cfg[name].dataset.pipeline = _resize(cfg[name].dataset.pipeline)
     cfg.val_evaluator.ann_file = data_root + 'annotations/val.json'
-    cfg.test_evaluator.ann_file = data_root + 'annotations/test.json'
+    cfg.test_evaluator[0].ann_file = data_root + 'annotations/test.json'  # [CocoMetric, FROCMetric]
 
 
 def _runtime(cfg: Config, work_dir: Path, max_iters: int, ckpt_interval: int, seed: Optional[int],

@@ -167,7 +167,8 @@ def render_config(run: Run, budget: Budget, repo: str, data_root: str,
              "val_cfg = None",
              "val_evaluator = None",
              "test_dataloader = dict(dataset=dict(data_root=data_root))",
-             "test_evaluator = dict(ann_file=data_root + 'annotations/test.json')"]
+             "test_evaluator = [dict(_base_.test_evaluator[0], ann_file=data_root + 'annotations/test.json'), "
+             "*_base_.test_evaluator[1:]]"]
     total = budget.burn_in + budget.semi
     # one learning-rate curve for every row: the trunk's (warm-up, then x0.1 at 80% and 93% of
     # burn-in + semi); a semi run continues it from the burn-in iteration

@@ -27,7 +27,8 @@ train_dataloader = dict(dataset=dict(data_root=data_root, metainfo=metainfo))
 val_dataloader = dict(dataset=dict(data_root=data_root, metainfo=metainfo))
 test_dataloader = dict(dataset=dict(data_root=data_root, metainfo=metainfo))
 val_evaluator = dict(ann_file=data_root + 'annotations/val.json')
-test_evaluator = dict(ann_file=data_root + 'annotations/test.json')
+test_evaluator = [dict(_base_.test_evaluator[0], ann_file=data_root + 'annotations/test.json'),
+                  *_base_.test_evaluator[1:]]  # COCO AP, FROC
 
 max_iters = 6000
 train_cfg = dict(max_iters=max_iters, val_interval=1000)

@@ -53,7 +53,8 @@ def test_rendered_configs_parse(tmp_path, method):
     cfg = Config.fromfile(str(path))
     assert cfg.randomness.seed == 1
     assert cfg.val_cfg is None and cfg.val_dataloader is None and cfg.val_evaluator is None  # test only
-    assert cfg.test_evaluator.ann_file == str(tmp_path / 'data') + '/annotations/test.json'
+    assert cfg.test_evaluator[0].ann_file == str(tmp_path / 'data') + '/annotations/test.json'
+    assert [m.type for m in cfg.test_evaluator] == ['CocoMetric', 'FROCMetric']
     ds = cfg.train_dataloader.dataset
     if METHODS[method].trunk and not METHODS[method].semi:  # supervised continuation of the trunk
         assert cfg.train_cfg.max_iters == budget.semi and cfg.load_from == trunk

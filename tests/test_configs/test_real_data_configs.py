@@ -35,7 +35,8 @@ def check_eval_data(cfg, name):
         ds = loader.dataset
         assert (ds.type, ds.data_root, ds.ann_file) == ('CheckedCocoDataset', root, ann + test_json)
         assert ds.data_prefix.img == test_img and tuple(ds.metainfo.classes) == classes
-        assert evaluator.ann_file == root + ann + test_json
+        coco = evaluator[0] if isinstance(evaluator, list) else evaluator  # test: [COCO, VOC@0.4, FROC]
+        assert coco.type == 'CocoMetric' and coco.ann_file == root + ann + test_json
 
 
 @pytest.mark.parametrize('name', sorted(DATASETS))

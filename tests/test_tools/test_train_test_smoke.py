@@ -17,7 +17,7 @@ def tiny_config(root, work_dir) -> Config:
         loader.update(num_workers=0, persistent_workers=False, batch_size=2)
         loader.dataset.data_root = data_root
     cfg.val_evaluator.ann_file = data_root + 'annotations/val.json'
-    cfg.test_evaluator.ann_file = data_root + 'annotations/test.json'
+    cfg.test_evaluator[0].ann_file = data_root + 'annotations/test.json'  # [CocoMetric, FROCMetric]
     cfg.train_cfg.update(max_iters=2, val_interval=2)
     cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=0, end=2)]
     cfg.default_hooks.checkpoint.interval = 2
@@ -59,7 +59,7 @@ def test_demo_config_learns(tmp_path):
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[name].dataset.data_root = data_root
     cfg.val_evaluator.ann_file = data_root + 'annotations/val.json'
-    cfg.test_evaluator.ann_file = data_root + 'annotations/test.json'
+    cfg.test_evaluator[0].ann_file = data_root + 'annotations/test.json'  # [CocoMetric, FROCMetric]
     cfg.work_dir = str(tmp_path / 'work')
     runner = Runner.from_cfg(cfg)
     runner.train()

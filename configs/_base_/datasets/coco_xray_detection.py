@@ -34,4 +34,5 @@ test_dataloader = dict(dataset=dict(
     type=dataset_type, data_root=data_root, ann_file='annotations/test.json',
     data_prefix=dict(img='images/'), pipeline=test_pipeline))
 val_evaluator = dict(ann_file=data_root + 'annotations/val.json')
-test_evaluator = dict(ann_file=data_root + 'annotations/test.json')
+test_evaluator = [dict(_base_.test_evaluator[0], ann_file=data_root + 'annotations/test.json'),
+                  *_base_.test_evaluator[1:]]  # COCO AP, FROC

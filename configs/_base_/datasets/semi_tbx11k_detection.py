@@ -32,4 +32,5 @@ train_dataloader = dict(dataset=dict(datasets=[labeled_dataset, unlabeled_datase
 val_dataloader = dict(dataset=dict(_delete_=True, **test_dataset))
 test_dataloader = dict(dataset=dict(_delete_=True, **test_dataset))
 val_evaluator = dict(ann_file=f'{data_root}{ann_prefix}val.json')
-test_evaluator = dict(ann_file=f'{data_root}{ann_prefix}val.json')
+test_evaluator = [dict(_base_.test_evaluator[0], ann_file=f'{data_root}{ann_prefix}val.json'),
+                  *_base_.test_evaluator[1:]]  # COCO AP, FROC

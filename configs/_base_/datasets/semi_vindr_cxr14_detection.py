@@ -26,4 +26,5 @@ train_dataloader = dict(dataset=dict(datasets=[labeled_dataset, unlabeled_datase
 val_dataloader = dict(dataset=dict(_delete_=True, **test_dataset))
 test_dataloader = dict(dataset=dict(_delete_=True, **test_dataset))
 val_evaluator = dict(ann_file=f'{data_root}{ann_prefix}test.json')
-test_evaluator = dict(ann_file=f'{data_root}{ann_prefix}test.json')
+test_evaluator = [dict(_base_.test_evaluator[0], ann_file=f'{data_root}{ann_prefix}test.json'),
+                  *_base_.test_evaluator[1:]]  # COCO AP, VinBigData mAP@0.4, FROC

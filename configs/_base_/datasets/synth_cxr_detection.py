@@ -65,6 +65,11 @@ test_dataloader = dict(
 val_evaluator = dict(
     type='CocoMetric', ann_file=data_root + 'annotations/val.json', metric='bbox',
     classwise=True, format_only=False, backend_args=backend_args)
-test_evaluator = dict(
-    type='CocoMetric', ann_file=data_root + 'annotations/test.json', metric='bbox',
-    classwise=True, format_only=False, backend_args=backend_args)
+# test: COCO AP, then lesion-level FROC (sensitivity at 1/8..8 false positives per image, CPM;
+# anomed_mmdet.evaluation.FROCMetric, docs/evaluation.md). A child config that moves the data
+# replaces the list: [dict(_base_.test_evaluator[0], ann_file=...), *_base_.test_evaluator[1:]]
+test_evaluator = [
+    dict(type='CocoMetric', ann_file=data_root + 'annotations/test.json', metric='bbox',
+         classwise=True, format_only=False, backend_args=backend_args),
+    dict(type='FROCMetric'),
+]

@@ -198,7 +198,7 @@ def test_a_few_iterations_through_the_runner(kind, tiny_synth, tmp_path):
         cfg[name].update(num_workers=0, persistent_workers=False)
         cfg[name].dataset.data_root = data_root
     cfg.val_evaluator.ann_file = data_root + 'annotations/val.json'
-    cfg.test_evaluator.ann_file = data_root + 'annotations/test.json'
+    cfg.test_evaluator[0].ann_file = data_root + 'annotations/test.json'  # [CocoMetric, FROCMetric]
     cfg.train_cfg.update(max_iters=3, val_interval=3)
     cfg.param_scheduler = []
     cfg.default_hooks.checkpoint.interval = 3
