@@ -1,4 +1,6 @@
 """FROCMetric on hand-computed cases (every expected number is worked out in the comments)."""
+import logging
+
 import numpy as np
 import pytest
 import torch
@@ -191,7 +193,7 @@ def test_bootstrap_interval_contains_the_estimate_and_is_reproducible():
     assert 'froc/cpm_ci_low' not in evaluate(samples)  # no bootstrap by default
 
 
-def test_png_written_to_the_prefix_or_beside_the_log(tmp_path):
+def test_png_written_to_the_prefix_or_beside_the_log(tmp_path, monkeypatch):
     samples = _mixed_samples()
     evaluate(samples, plot=True, outfile_prefix=str(tmp_path / 'out' / 'run'), bootstrap=20)
     png = tmp_path / 'out' / 'run.froc.png'
@@ -199,12 +201,12 @@ def test_png_written_to_the_prefix_or_beside_the_log(tmp_path):
     # without a prefix: beside the current log file (work_dir/<timestamp>/ under a Runner)
     log_dir = tmp_path / 'work' / '20260101_000000'
     log_dir.mkdir(parents=True)
-    logger = MMLogger.get_instance('froc_png_test', log_file=str(log_dir / 'run.log'))
+    logger, handler = logging.getLogger('froc_png_test'), logging.FileHandler(log_dir / 'run.log')
+    logger.addHandler(handler)
+    monkeypatch.setattr(MMLogger, 'get_current_instance', classmethod(lambda cls: logger))
     try:
-        assert MMLogger.get_current_instance() is logger
         evaluate(samples, plot=True, prefix='froc_centre', hit='center')
         assert (log_dir / 'froc_centre.png').read_bytes()[:4] == b'\x89PNG'
     finally:
-        for h in list(logger.handlers):
-            h.close()
-            logger.removeHandler(h)
+        logger.removeHandler(handler)
+        handler.close()
