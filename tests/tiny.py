@@ -62,7 +62,7 @@ def tiny_anomed(root, work_dir, max_iters: int = 4, ckpt_interval: int = 2, seed
         ds.data_root = data_root
         ds.pipeline = _resize(ds.pipeline)
     _loaders(cfg, data_root)
-    cfg.model.plo.update(confident_thr=0.05, scrap_thr=0.02)
+    cfg.model.plo.update(confident_thr=0.05, scrap_thr=0.02, class_thrs=None)
     _runtime(cfg, work_dir, max_iters, ckpt_interval, seed, val)
     return cfg
 

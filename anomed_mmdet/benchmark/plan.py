@@ -218,8 +218,9 @@ def render_config(run: Run, budget: Budget, repo: str, data_root: str,
             f"type='AtomicCheckpointHook', by_epoch=False, interval={max(10, s // 4)}, max_keep_ckpts=1))",
         ]
     if m.semi:
-        lines.append(f"custom_hooks = [dict(type='MeanTeacherHook', momentum={budget.ema_momentum}, "
-                     "interval=1, skip_buffer=False)]")
+        # every semi row starts from a trained trunk: BN statistics frozen at the trunk's for all
+        lines.append(f"custom_hooks = [dict(type='BurnInMeanTeacherHook', momentum={budget.ema_momentum}, "
+                     "interval=1, skip_buffer=False), dict(type='FreezeBNStatsHook')]")
     model = dict(m.model)
     if run.method.startswith('anomed'):
         model['semi_train_cfg'] = dict(unsup_weight=budget.anomed_unsup_weight)

@@ -1,6 +1,6 @@
 """Training reliability: atomic checkpoints, skipping non-finite steps (registered on import)."""
-from .hooks import AtomicCheckpointHook, NonFiniteGuardHook
+from .hooks import AtomicCheckpointHook, BurnInMeanTeacherHook, FreezeBNStatsHook, NonFiniteGuardHook
 from .optimizers import NonFiniteLossError, SkipNonFiniteAmpOptimWrapper, SkipNonFiniteOptimWrapper
 
-__all__ = ['AtomicCheckpointHook', 'NonFiniteGuardHook', 'NonFiniteLossError',
+__all__ = ['AtomicCheckpointHook', 'BurnInMeanTeacherHook', 'FreezeBNStatsHook', 'NonFiniteGuardHook', 'NonFiniteLossError',
            'SkipNonFiniteAmpOptimWrapper', 'SkipNonFiniteOptimWrapper']

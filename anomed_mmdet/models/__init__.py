@@ -1,2 +1,2 @@
 """Models: necks (SIB, FA) and semi-supervised detectors (AnoMed / PLO)."""
-from . import detectors, necks  # noqa: F401  (register modules)
+from . import detectors, necks, plo, task_modules  # noqa: F401  (register modules)

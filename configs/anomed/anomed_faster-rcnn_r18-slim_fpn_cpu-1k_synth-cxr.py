@@ -9,10 +9,10 @@ _base_ = [
 ]
 
 detector = _base_.model
-# hesitant pseudo boxes are passed as ignored instances: anchors / proposals covering them are
-# neither foreground nor background in the confident-label losses
-detector.train_cfg.rpn.assigner.ignore_iof_thr = 0.5
-detector.train_cfg.rcnn.assigner.ignore_iof_thr = 0.5
+# hesitant pseudo boxes are passed as ignored instances: anchors / proposals under them that
+# would be negatives are ignored; positives of confident boxes are kept
+detector.train_cfg.rpn.assigner.update(_base_.hesitant_assigner)
+detector.train_cfg.rcnn.assigner.update(_base_.hesitant_assigner)
 
 model = dict(
     _delete_=True,

@@ -10,7 +10,7 @@ _base_ = [
 ]
 
 detector = _base_.model
-detector.train_cfg.assigner.ignore_iof_thr = 0.5
+detector.train_cfg.assigner.update(_base_.hesitant_assigner)
 
 model = dict(
     _delete_=True,

@@ -35,7 +35,7 @@ def test_semi_config_builds_and_computes_losses(path):
     cfg = Config.fromfile(str(REPO / path))
     assert cfg.model.semi_test_cfg.predict_on == 'teacher'
     assert cfg.val_cfg.type == 'TeacherStudentValLoop'
-    assert any(h.type == 'MeanTeacherHook' and h.skip_buffer is False for h in cfg.custom_hooks)
+    assert any(h.type == 'BurnInMeanTeacherHook' and h.skip_buffer is False for h in cfg.custom_hooks)
     model = MODELS.build(cfg.model)
     model.train()
     inputs = {k: torch.randn(1, 3, 96, 96) for k in ('sup', 'unsup_teacher', 'unsup_student')}

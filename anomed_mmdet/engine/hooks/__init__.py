@@ -1,5 +1,7 @@
-"""Training hooks: crash-safe checkpoints, EMA guard for skipped non-finite steps."""
+"""Training hooks: crash-safe checkpoints, EMA guard for skipped non-finite steps, teacher hooks."""
 from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .nonfinite_guard_hook import NonFiniteGuardHook, step_skipped
+from .semi_teacher_hooks import BurnInMeanTeacherHook, FreezeBNStatsHook
 
-__all__ = ['AtomicCheckpointHook', 'NonFiniteGuardHook', 'step_skipped']
+__all__ = ['AtomicCheckpointHook', 'NonFiniteGuardHook', 'step_skipped', 'BurnInMeanTeacherHook',
+           'FreezeBNStatsHook']

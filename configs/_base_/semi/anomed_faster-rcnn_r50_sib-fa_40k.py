@@ -12,8 +12,8 @@ _base_ = [
 ]
 
 detector = _base_.model
-detector.train_cfg.rpn.assigner.ignore_iof_thr = 0.5
-detector.train_cfg.rcnn.assigner.ignore_iof_thr = 0.5
+detector.train_cfg.rpn.assigner.update(_base_.hesitant_assigner)
+detector.train_cfg.rcnn.assigner.update(_base_.hesitant_assigner)
 detector.data_preprocessor.pad_size_divisor = 32
 
 model = dict(

@@ -1,4 +1,4 @@
-"""The AnoMed detector: hesitant-loss weighting, empty batches, EMA, burn-in, Runner training."""
+"""The AnoMed detector: hesitant losses, teacher NMS, calibration, empty batches, EMA, burn-in, Runner."""
 import numpy as np
 import pytest
 import torch
@@ -29,7 +29,9 @@ def val(v) -> float:
 def build(kind='two-stage', **plo):
     init_default_scope('mmdet')
     cfg = Config.fromfile(str(CONFIGS[kind]))
-    cfg.model.plo.update(plo)
+    cfg.model.plo.class_thrs = None  # global thresholds unless a test asks otherwise
+    for key, value in plo.items():  # replace, not merge (dist_align=dict(type='loss', ...))
+        cfg.model.plo[key] = value
     torch.manual_seed(0)
     return MODELS.build(cfg.model)
 
@@ -49,7 +51,7 @@ def sample(boxes=(), labels=(), scores=None, group=None):
 
 
 @pytest.mark.parametrize('kind', ['two-stage', 'one-stage'])
-def test_gradient_from_a_hesitant_box_is_proportional_to_its_confidence(kind):
+def test_hard_target_score_weight_gives_a_gradient_proportional_to_the_confidence(kind):
     student = build(kind).student
     student.train()
     x = torch.randn(1, 3, SIZE, SIZE)
@@ -60,7 +62,7 @@ def test_gradient_from_a_hesitant_box_is_proportional_to_its_confidence(kind):
         student.zero_grad()
         hes = [InstanceData(bboxes=torch.tensor([[8.0, 8.0, 40.0, 40.0]]), labels=torch.tensor([1]),
                             scores=torch.tensor([score]))]
-        losses = hesitant_losses(student, feats, hes, dict(cls=True, obj=True))
+        losses = hesitant_losses(student, feats, hes, dict(cls=True, obj=True, target='hard', weight='score'))
         assert 'loss_bbox' not in losses  # box regression off by default
         sum(losses.values()).backward()
         return torch.cat([p.grad.flatten() for p in student.parameters() if p.grad is not None])
@@ -87,9 +89,10 @@ def test_hesitant_losses_reuse_the_dense_head_pass(kind):
         losses = model.loss_by_pseudo_instances(x, samples(), {})
     assert len(calls) == 1
     hes = [s.gt_instances[s.gt_instances.plo_group == HESITANT] for s in samples()]
+    conf = [s.gt_instances[s.gt_instances.plo_group == CONFIDENT] for s in samples()]
     feats = model.student.extract_feat(x)
-    recomputed = hesitant_losses(model.student, feats, hes, model.hesitant_cfg)
-    reused = hesitant_losses(model.student, feats, hes, model.hesitant_cfg, head_outs=head(feats))
+    recomputed = model.hesitant_loss(model.student, feats, hes, conf)
+    reused = model.hesitant_loss(model.student, feats, hes, conf, head_outs=head(feats))
     assert recomputed and set(recomputed) == set(reused)
     for k in recomputed:
         torch.testing.assert_close(reused[k], recomputed[k])
@@ -204,13 +207,145 @@ def test_a_few_iterations_through_the_runner(kind, tiny_synth, tmp_path):
     cfg.default_hooks.checkpoint.interval = 3
     cfg.default_hooks.logger.interval = 1
     cfg.visualizer.vis_backends = [dict(type='LocalVisBackend')]
-    cfg.model.plo.update(confident_thr=0.05, scrap_thr=0.02)  # an untrained teacher still labels
+    cfg.model.plo.update(confident_thr=0.05, scrap_thr=0.02, class_thrs=None)  # an untrained teacher labels
     cfg.work_dir = str(tmp_path)
     runner = Runner.from_cfg(cfg)
     runner.train()
     assert runner.iter == 3
     scalars = runner.message_hub.log_scalars
     for key in ('train/sup_loss_cls', 'train/unsup_hes_loss_cls', 'train/plo_num_confident',
-                'train/plo_num_hesitant', 'train/plo_conf_hesitant'):
+                'train/plo_num_hesitant', 'train/plo_score_hesitant'):
         assert key in scalars, key
     assert (tmp_path / 'iter_3.pth').is_file()
+
+
+def _roi_cls_grad(student, feats, box, loss_fn):
+    """Gradient of ``loss_fn(cls_score)`` on one RoI w.r.t. the RoI head's parameters."""
+    student.zero_grad()
+    cls_score = student.roi_head._bbox_forward(feats, torch.cat([box.new_zeros(1, 1), box], 1))['cls_score']
+    loss_fn(cls_score).backward()
+    return torch.cat([p.grad.flatten() for p in student.roi_head.parameters() if p.grad is not None])
+
+
+@pytest.mark.parametrize('score', [0.31, 0.5, 0.69])
+def test_a_hesitant_box_moves_the_student_less_than_a_confident_positive(score):
+    """Per box, against mmdet's own confident losses: a positive RoI normalised by the sampled
+    RoIs (R-CNN) and positive anchors normalised by the sampled anchors (RPN), for a student that
+    does not yet see the lesion (background predicted there)."""
+    from anomed_mmdet.models.plo.hesitant_losses import dense_positives
+    student = build('two-stage').student
+    student.train()
+    student.rpn_head.rpn_cls.bias.data.fill_(-3.0)
+    student.roi_head.bbox_head.fc_cls.bias.data[-1] = 3.0
+    feats = tuple(f.detach() for f in student.extract_feat(torch.randn(1, 3, SIZE, SIZE)))
+    box, label = torch.tensor([[8.0, 8.0, 40.0, 40.0]]), torch.tensor([1])
+    hes = [InstanceData(bboxes=box, labels=label, scores=torch.tensor([score]))]
+    n_rcnn = student.train_cfg.rcnn.sampler.num
+    head = student.roi_head.bbox_head
+    conf = _roi_cls_grad(student, feats, box, lambda c: head.loss_cls(c, label, avg_factor=n_rcnn))
+    student.zero_grad()
+    hesitant_losses(student, feats, hes, dict(cls=True, obj=False))['loss_cls'].backward()
+    g_hes = torch.cat([p.grad.flatten() for p in student.roi_head.parameters() if p.grad is not None])
+    assert 0 < g_hes.norm() <= conf.norm()
+    # RPN objectness on the same anchors
+    rpn = student.rpn_head
+    student.zero_grad()
+    hesitant_losses(student, feats, hes, dict(cls=False, obj=True))['loss_obj'].backward()
+    g_hes = torch.cat([p.grad.flatten() for p in rpn.parameters() if p.grad is not None])
+    student.zero_grad()
+    cls_scores = rpn(feats)[0]
+    priors = torch.cat(rpn.prior_generator.grid_priors([c.shape[-2:] for c in cls_scores], device='cpu'))
+    pos, _ = dense_positives(priors, box, 0.5)
+    logits = torch.cat([c[0].permute(1, 2, 0).reshape(-1) for c in cls_scores])[pos]
+    rpn.loss_cls(logits[:, None], torch.zeros(len(logits), dtype=torch.long),
+                 avg_factor=student.train_cfg.rpn.sampler.num).backward()
+    g_conf = torch.cat([p.grad.flatten() for p in rpn.parameters() if p.grad is not None])
+    assert 0 < g_hes.norm() <= g_conf.norm()
+
+
+def test_a_hesitant_box_is_pulled_part_way_toward_background():
+    student = build('two-stage').student
+    student.train()
+    feats = tuple(f.detach() for f in student.extract_feat(torch.randn(1, 3, SIZE, SIZE)))
+    box = torch.tensor([[8.0, 8.0, 40.0, 40.0]])
+    captured = []
+
+    def keep(_module, _inputs, outputs):
+        outputs[0].retain_grad()
+        captured.append(outputs[0])
+
+    handle = student.roi_head.bbox_head.register_forward_hook(keep)
+    hes = [InstanceData(bboxes=box, labels=torch.tensor([1]), scores=torch.tensor([0.5]))]
+    hesitant_losses(student, feats, hes, dict(cls=True, obj=False))['loss_cls'].backward()
+    handle.remove()
+    grad, prob = captured[0].grad[0], captured[0].softmax(1)[0]
+    assert prob[-1] < 0.5  # the untrained head is below 50% background ...
+    assert grad[-1] < 0 and grad[1] < 0  # ... so the loss raises both background and the class
+
+
+def test_soft_nms_acts_in_the_teachers_own_nms():
+    """The same teacher on the same image: with Soft-NMS the teacher's own NMS is Soft-NMS while
+    it labels (and only then), and the pseudo labels differ from those of its hard NMS."""
+    x = torch.randn(1, 3, SIZE, SIZE)
+    out, seen = {}, []
+    for name, nms in (('hard', None), ('soft', dict(type='soft_nms', iou_threshold=0.3, min_score=0.0))):
+        model = build('two-stage', confident_thr=0.0, scrap_thr=0.0, soft_nms=nms, hesitant_dedup_iou=None)
+        head = model.teacher.roi_head
+        head.bbox_head.register_forward_hook(lambda m, i, o: seen.append(head.test_cfg.nms['type']))
+        samples, _ = model.get_pseudo_instances(x, [sample()])
+        out[name] = samples[0].gt_instances
+        assert head.test_cfg.nms['type'] == 'nms'  # restored
+    assert seen == ['nms', 'soft_nms']
+    same = (len(out['hard']) == len(out['soft']) and torch.equal(out['hard'].bboxes, out['soft'].bboxes)
+            and torch.equal(out['hard'].scores, out['soft'].scores))
+    assert not same
+
+
+def test_calibrated_thresholds_read_the_teacher_on_the_labelled_batch():
+    model = build('two-stage', class_thrs='calibrated')
+    model.train()
+    inputs = {k: torch.randn(1, 3, SIZE, SIZE) for k in ('sup', 'unsup_teacher', 'unsup_student')}
+    samples = {'sup': [sample([[8, 8, 40, 40]], [1])], 'unsup_teacher': [sample()], 'unsup_student': [sample()]}
+    assert model.plo.calibration.num.sum() == 0
+    losses = model.loss(inputs, samples)
+    assert model.plo.calibration.num.sum() > 0  # the teacher's boxes on the labelled image, binned
+    assert 'plo_t1_c1' in losses and 'pred_instances' not in samples['sup'][0]
+
+
+def test_the_alignment_loss_trains_the_student_toward_the_labelled_prior():
+    model = build('two-stage', dist_align=dict(type='loss', loss_weight=0.5))
+    model.train()
+    model.plo.update_gt_distribution([torch.tensor([0, 1, 2, 3, 4])])
+    x = torch.randn(1, 3, SIZE, SIZE)
+    losses = model.loss_by_pseudo_instances(x, [sample([[8, 8, 40, 40], [2, 30, 20, 60]], [1, 2], [0.9, 0.5],
+                                                       [CONFIDENT, HESITANT])], {})
+    assert float(losses['unsup_loss_dist']) > 0
+    losses['unsup_loss_dist'].backward()
+    assert model.student.roi_head.bbox_head.fc_cls.weight.grad.abs().sum() > 0
+    empty = model.loss_by_pseudo_instances(x, [sample()], {})
+    assert float(empty['unsup_loss_dist']) == 0.0
+
+
+def test_without_the_hesitant_branch_hesitant_boxes_are_background():
+    model = build('two-stage', hesitant=False)
+    model.train()
+    s = sample([[8, 8, 40, 40], [2, 30, 20, 60]], [1, 2], [0.9, 0.5], [CONFIDENT, HESITANT])
+    losses = model.loss_by_pseudo_instances(torch.randn(1, 3, SIZE, SIZE), [s], {})
+    assert not any(k.startswith('unsup_hes_') for k in losses)
+    assert len(s.ignored_instances) == 0 and len(s.gt_instances) == 1
+
+
+def test_plo_and_hesitant_loss_are_swapped_by_config():
+    from anomed_mmdet.models.plo import PseudoLabelOptimizer, TwoStageHesitantLoss
+
+    @MODELS.register_module(force=True)
+    class StricterPLO(PseudoLabelOptimizer):
+        pass
+
+    @MODELS.register_module(force=True)
+    class MyHesitantLoss(TwoStageHesitantLoss):
+        pass
+
+    model = build('two-stage', type='StricterPLO', hesitant=dict(type='MyHesitantLoss', obj=False))
+    assert type(model.plo) is StricterPLO and model.plo.num_classes == 5
+    assert type(model.hesitant_loss) is MyHesitantLoss and model.hesitant_loss.obj is False

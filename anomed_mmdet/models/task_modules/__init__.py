@@ -1,0 +1,4 @@
+"""Task modules (mmdet's TASK_UTILS registry): assigners."""
+from .assigners import HesitantMaxIoUAssigner
+
+__all__ = ['HesitantMaxIoUAssigner']
