@@ -33,6 +33,20 @@ class SIBBranch(BaseModule):
             for _ in range(num_levels - 1))
         self.out_proj = ConvModule(mid_channels, in_channels, 1,
                                    norm_cfg=fit_norm_cfg(norm_cfg, in_channels), act_cfg=None)
+        self.zero_init_residual()
+
+    def zero_init_residual(self) -> None:
+        """Zero the last layer of ``out_proj`` (its norm's weight, else the conv), so the branch
+        is the identity ``F_e = F_b`` at initialisation."""
+        last = self.out_proj.norm if self.out_proj.with_norm else self.out_proj.conv
+        nn.init.zeros_(last.weight)
+        if getattr(last, 'bias', None) is not None:
+            nn.init.zeros_(last.bias)
+
+    def init_weights(self) -> None:
+        super().init_weights()  # ConvModule's init sets norm weights to 1 ...
+        if not (isinstance(self.init_cfg, dict) and self.init_cfg.get('type') == 'Pretrained'):
+            self.zero_init_residual()  # ... so zero the residual's last layer again
 
     @staticmethod
     def additive(level_outs: Sequence[Tensor]) -> Tensor:
@@ -60,8 +74,9 @@ class SIB(BaseModule):
     EDM_1(b); level ℓ_k = EDM_k(C_ED(b, ℓ_{k-1})) for k > 1, C_ED being a 1×1 conv over the
     concatenation; the Additive Module sums ℓ_1 … ℓ_N; a 1×1 conv (norm, no activation)
     projects back to the input width and is added to F_b as a residual:
-    ``F_e = F_b + out_proj(Σ_k ℓ_k)``. The residual keeps the encoder's features intact at
-    initialisation (useful with ImageNet-pretrained backbones) and gives a short gradient path.
+    ``F_e = F_b + out_proj(Σ_k ℓ_k)``. The last layer of ``out_proj`` (its norm's weight) starts
+    at zero, so SIB is the identity at initialisation and an ImageNet-pretrained backbone's
+    features reach the next neck unchanged; the residual also gives a short gradient path.
     Each EDM is an hourglass (see :class:`EDM`) that resizes to the skip's exact size, so any
     H×W (odd included) works. The output tuple has the length, channels and sizes of the input,
     so SIB stands before FPN, PAFPN, :class:`FA` or any neck (``neck=[SIB, FPN]``).

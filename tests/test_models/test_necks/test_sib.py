@@ -13,6 +13,15 @@ def feats(sizes=((33, 47), (17, 24), (9, 12)), channels=CHANNELS, batch=2):
     return tuple(torch.randn(batch, c, h, w) for c, (h, w) in zip(channels, sizes))
 
 
+def away_from_init(sib: SIB) -> SIB:
+    """As after some training: the zero-initialised last layer of each branch is non-zero."""
+    for branch in sib.branches.values():
+        last = branch.out_proj.norm if branch.out_proj.with_norm else branch.out_proj.conv
+        torch.nn.init.ones_(last.weight)
+    return sib
+
+
+
 def test_both_names_are_registered():
     assert MODELS.get('SIB') is SIB
     assert MODELS.get('ScaleInvariantBottleneck') is SIB
@@ -50,7 +59,7 @@ def test_any_size_including_odd_and_tiny(sizes, depth):
 @pytest.mark.parametrize('indices,expected', [('all', (0, 1, 2)), ((0,), (0,)), ((1, 2), (1, 2)),
                                               ((-1,), (2,))])
 def test_subset_of_levels_others_pass_through(indices, expected):
-    sib = SIB(CHANNELS, enhance_indices=indices, mid_channels=8)
+    sib = away_from_init(SIB(CHANNELS, enhance_indices=indices, mid_channels=8))
     assert sib.enhance_indices == expected
     x = feats()
     out = sib(x)
@@ -90,7 +99,7 @@ def test_wrong_number_of_inputs_raises():
 @pytest.mark.parametrize('norm', ['GN', 'BN'])
 def test_every_parameter_gets_a_gradient(norm):
     norm_cfg = dict(type=norm, num_groups=4) if norm == 'GN' else dict(type=norm)
-    sib = SIB(CHANNELS, num_levels=3, edm_depth=2, mid_channels=8, norm_cfg=norm_cfg)
+    sib = away_from_init(SIB(CHANNELS, num_levels=3, edm_depth=2, mid_channels=8, norm_cfg=norm_cfg))
     out = sib(feats())
     torch.manual_seed(1)
     sum((o * torch.randn_like(o)).sum() for o in out).backward()
@@ -133,7 +142,7 @@ def test_additive_check_catches_a_dropped_level(monkeypatch):
 
 def test_last_level_reaches_the_output():
     # the last EDM feeds nothing but the Additive Module: perturbing it must change F_e
-    sib = SIB(CHANNELS, num_levels=3, edm_depth=2, mid_channels=8).eval()
+    sib = away_from_init(SIB(CHANNELS, num_levels=3, edm_depth=2, mid_channels=8)).eval()
     x = feats()
     with torch.no_grad():
         ref = sib(x)
@@ -151,3 +160,17 @@ def test_edm_restores_resolution_with_skips():
     x = torch.randn(1, 8, 23, 9)
     with torch.no_grad():
         assert edm(x).shape == x.shape
+
+
+@pytest.mark.parametrize('norm_cfg', [dict(type='GN', num_groups=32, requires_grad=True), None])
+def test_sib_is_the_identity_at_initialisation_and_learns_away_from_it(norm_cfg):
+    torch.manual_seed(0)
+    sib = SIB(in_channels=[32, 64], mid_channels=32, norm_cfg=norm_cfg)
+    sib.init_weights()  # as the Runner does; ConvModule's own init must not undo the zero
+    feats = (torch.randn(2, 32, 24, 24), torch.randn(2, 64, 12, 12))
+    outs = sib(feats)
+    for f, o in zip(feats, outs):
+        assert float((o - f).norm() / f.norm()) < 1e-6
+    sum(o.sum() for o in outs).backward()  # the zeroed layer still receives a gradient
+    last = sib.branches['0'].out_proj
+    assert ((last.norm if last.with_norm else last.conv).weight.grad.abs().sum()) > 0
