@@ -2,9 +2,9 @@
 against the ground truth that the unlabelled images really have (the synthetic set keeps it).
 
 A predicted box is a hit when it overlaps a ground-truth box of the same class with IoU >= the
-threshold (one-to-one, best scores first, as COCO matching). The split uses global thresholds
-(t1, t2); the PLO's adaptive per-class scaling, Soft-NMS and alignment are left out, so the
-figures describe the teacher, not one PLO setting.
+threshold (one-to-one, best scores first, as COCO matching). Each box's bucket is given (the
+PLO's own split, see ``tools/analysis_tools/pseudo_label_quality.py``) or, without one, read
+from global thresholds (t1, t2).
 """
 from typing import Dict, List, Sequence
 
@@ -50,15 +50,19 @@ class PseudoLabelQuality:
         self.gt = np.zeros(len(classes), dtype=np.int64)
         self.gt_found = np.zeros((3, len(classes)), dtype=np.int64)  # GT boxes found per bucket
 
-    def add(self, pred_boxes, pred_scores, pred_labels, gt_boxes, gt_labels) -> None:
-        """One image: predictions (any order) and its ground truth."""
+    def add(self, pred_boxes, pred_scores, pred_labels, gt_boxes, gt_labels, buckets=None) -> None:
+        """One image: predictions (any order), its ground truth and optionally each box's bucket
+        (0 confident, 1 hesitant, 2 scrap; default: from t1 / t2)."""
         pred_boxes, pred_scores = np.asarray(pred_boxes, float).reshape(-1, 4), np.asarray(pred_scores, float)
         pred_labels, gt_labels = np.asarray(pred_labels, int), np.asarray(gt_labels, int)
         gt_boxes = np.asarray(gt_boxes, float).reshape(-1, 4)
         order = np.argsort(-pred_scores, kind='stable')
         pred_boxes, pred_scores, pred_labels = pred_boxes[order], pred_scores[order], pred_labels[order]
         hits = match(pred_boxes, pred_labels, gt_boxes, gt_labels, self.iou_thr)
-        buckets = bucket_of(pred_scores, self.t1, self.t2)
+        if buckets is None:
+            buckets = bucket_of(pred_scores, self.t1, self.t2)
+        else:
+            buckets = np.asarray(buckets, dtype=np.int64).reshape(-1)[order]
         np.add.at(self.n, (buckets, pred_labels), 1)
         np.add.at(self.hit, (buckets, pred_labels), hits.astype(np.int64))
         np.add.at(self.gt, gt_labels, 1)

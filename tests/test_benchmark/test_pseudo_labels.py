@@ -33,3 +33,13 @@ def test_precision_and_recall_per_bucket():
     assert math.isnan(rows['hesitant', 'a']['precision'])  # no hesitant 'a' box
     with pytest.raises(ValueError):
         PseudoLabelQuality(['a'], t1=0.3, t2=0.7)
+
+
+def test_buckets_given_by_the_plo_override_the_global_thresholds():
+    q = PseudoLabelQuality(['a'], t1=0.7, t2=0.3)
+    gt = [[0, 0, 10, 10]]
+    # the PLO put the 0.9 box in scrap (e.g. capped) and the 0.2 box in confident (its class's t1)
+    q.add([[0, 0, 10, 10], [20, 20, 30, 30]], [0.2, 0.9], [0, 0], gt, [0], buckets=[0, 2])
+    rows = {(r['bucket'], r['cls']): r for r in q.summary()}
+    assert rows['confident', 'a']['boxes'] == 1 and rows['confident', 'a']['precision'] == 1.0
+    assert rows['scrap', 'a']['boxes'] == 1 and rows['scrap', 'a']['precision'] == 0.0

@@ -170,6 +170,34 @@ class PseudoLabelOptimizer(nn.Module):
 
     # ------------------------------------------------------------------ split
     @torch.no_grad()
+    def split(self, results: List[InstanceData]) -> Tuple[List[Tensor], List[Tensor], Tensor, Tensor]:
+        """Bucket of every teacher box: ``(aligned scores, groups)`` per image, and ``(t1, t2)``.
+
+        Updates the running statistics (alignment, adaptive) after the split, so this batch's
+        statistics count from the next batch on.
+        """
+        t1, t2 = self.thresholds()
+        all_scores, all_groups = [], []
+        for res in results:
+            labels = res.labels.long()
+            scores = self.align(res.scores, labels)
+            group = torch.full_like(labels, SCRAP)
+            if len(labels):
+                group[scores >= t2[labels]] = HESITANT
+                group[scores >= t1[labels]] = CONFIDENT
+                self._drop_duplicates(res.bboxes, group)
+                group[~self._cap(group >= 0, scores)] = SCRAP
+            all_scores.append(scores)
+            all_groups.append(group)
+        if results:
+            raw_scores = torch.cat([r.scores for r in results])
+            raw_labels = torch.cat([r.labels.long() for r in results])
+            if self.dist_align is not None:
+                self.dist_align.update(raw_scores, raw_labels)
+            self._update_adaptive(raw_scores, raw_labels)
+        return all_scores, all_groups, t1, t2
+
+    @torch.no_grad()
     def forward(self, results: List[InstanceData]) -> Tuple[List[InstanceData], Dict[str, Tensor]]:
         """Split each image's predictions; returns pseudo instances and log statistics.
 
@@ -178,29 +206,13 @@ class PseudoLabelOptimizer(nn.Module):
         scalars ``plo_num_*`` / ``plo_score_*`` (count and mean score of confident, hesitant
         and scrap boxes) and, with ``log_per_class``, ``plo_{group}_c{k}`` and ``plo_t1_c{k}``.
         """
-        t1, t2 = self.thresholds()  # once per batch; this batch's statistics count from the next
-        raw = [(r.scores, r.labels.long()) for r in results]
-        out, all_scores, all_labels, all_groups = [], [], [], []
-        for res, (scores, labels) in zip(results, raw):
-            scores = self.align(scores, labels)
-            group = torch.full_like(labels, SCRAP)
-            if len(labels):
-                group[scores >= t2[labels]] = HESITANT
-                group[scores >= t1[labels]] = CONFIDENT
-                self._drop_duplicates(res.bboxes, group)
-            keep = self._cap(group >= 0, scores)
-            out.append(InstanceData(bboxes=res.bboxes[keep], labels=labels[keep], scores=scores[keep],
-                                    plo_group=group[keep]))
-            all_scores.append(scores)
-            all_labels.append(labels)
-            all_groups.append(group)
-        if raw:
-            raw_scores = torch.cat([s for s, _ in raw])
-            raw_labels = torch.cat([lab for _, lab in raw])
-            if self.dist_align is not None:
-                self.dist_align.update(raw_scores, raw_labels)
-            self._update_adaptive(raw_scores, raw_labels)
-        return out, self._stats(all_scores, all_labels, all_groups, t1, t2)
+        scores, groups, t1, t2 = self.split(results)
+        out = []
+        for res, s, g in zip(results, scores, groups):
+            keep = g != SCRAP
+            out.append(InstanceData(bboxes=res.bboxes[keep], labels=res.labels.long()[keep], scores=s[keep],
+                                    plo_group=g[keep]))
+        return out, self._stats(scores, [r.labels.long() for r in results], groups, t1, t2)
 
     def _cap(self, keep: Tensor, scores: Tensor) -> Tensor:
         if keep.sum() <= self.max_per_img:

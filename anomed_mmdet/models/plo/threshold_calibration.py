@@ -4,8 +4,8 @@ The labelled images of each iteration have ground truth, so the teacher's predic
 give a running, per-class histogram of boxes and true boxes by score. A class's confident
 threshold ``t1`` is the lowest score at which the precision of its boxes scoring at least that
 reaches ``targets[0]``; ``t2`` likewise for ``targets[1]``. Both are bounded; a class with too
-few boxes keeps the configured default; a class that never reaches a target gets the upper
-bound. The teacher has trained on the labelled images, so the precision measured there is
+few boxes in all (``min_boxes``) keeps the configured default; a class that never reaches a
+target gets the upper bound. The teacher has trained on the labelled images, so the precision measured there is
 optimistic: the targets are set above the precision wanted on unlabelled images
 (``docs/plo.md`` measures the gap with ``tools/analysis_tools/pseudo_label_quality.py``).
 """
@@ -41,7 +41,7 @@ class PrecisionCalibration(nn.Module):
         targets: precision wanted of confident (``t1``) and non-scrap (``t2``) boxes.
         num_bins: score bins over [0, 1].
         momentum: decay of the counts per update (0.995: a window of a few hundred iterations).
-        min_boxes: boxes of a class (at or above a score) needed before its value counts.
+        min_boxes: boxes of a class (any score) needed before its thresholds are calibrated.
         t1_bounds / t2_bounds: ``(low, high)`` of each threshold.
         iou_thr: a prediction is true when it takes a same-class GT box at this IoU.
     """
@@ -83,11 +83,10 @@ class PrecisionCalibration(nn.Module):
 
     def _threshold(self, target: float, bounds: Tuple[float, float], default: Tensor) -> Tensor:
         prec, count = self.precision_at_or_above()
-        enough = count >= self.min_boxes
-        ok = enough & (prec >= target)
+        ok = (count > 0) & (prec >= target)
         edges = torch.arange(self.num_bins, device=prec.device, dtype=prec.dtype) / self.num_bins
         lowest = torch.where(ok, edges.expand_as(prec), torch.full_like(prec, 2.0)).min(1).values
-        known = enough.any(1)
+        known = count[:, 0] >= self.min_boxes  # enough boxes of the class in all
         t = torch.where(lowest <= 1.0, lowest, torch.full_like(lowest, bounds[1]))
         t = torch.where(known, t, default.to(t))
         return t.clamp(*bounds)
