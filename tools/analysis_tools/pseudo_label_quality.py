@@ -100,11 +100,36 @@ def batch(model, pipe, recs):
 @torch.no_grad()
 def teacher_boxes(model, inputs, samples):
     """The teacher's boxes (original image frame), with the labelling NMS the PLO configures."""
+    from contextlib import nullcontext
     from mmdet.models.detectors import SemiBaseDetector
-    from anomed_mmdet.models.detectors.anomed import test_time_nms
-    with test_time_nms(model.teacher, getattr(model.plo, 'soft_nms', None)):
+    try:
+        from anomed_mmdet.models.detectors.anomed import test_time_nms
+        context = test_time_nms(model.teacher, getattr(model.plo, 'soft_nms', None))
+    except ImportError:  # a PLO before the repair applied its Soft-NMS itself
+        context = nullcontext()
+    with context:
         samples, _ = SemiBaseDetector.get_pseudo_instances(model, inputs, samples)
     return [s.gt_instances for s in samples]
+
+
+@torch.no_grad()
+def split(plo, raw):
+    """Each teacher box's PLO group and the thresholds; for a PLO without ``split`` (before the
+    repair, to measure it on the same checkpoint) the group is read back from its output boxes."""
+    if hasattr(plo, 'split'):
+        _, groups, t1, t2 = plo.split(raw)
+        return groups, t1, t2
+    t1, t2 = plo.thresholds()
+    pseudo, _ = plo(raw)
+    groups = []
+    for r, p in zip(raw, pseudo):
+        g = torch.full((len(r),), -1, dtype=torch.long)
+        for box, grp in zip(p.bboxes, p.plo_group):
+            same = ((r.bboxes == box).all(1) & (g == -1)).nonzero()
+            if len(same):
+                g[same[0, 0]] = grp
+        groups.append(g)
+    return groups, t1, t2
 
 
 def main() -> None:
@@ -128,7 +153,7 @@ def main() -> None:
             model.calibrate_on_labelled(lab['inputs'], lab['data_samples'])
         unlab = batch(model, unlab_pipe, recs)
         raw = teacher_boxes(model, unlab['inputs'], unlab['data_samples'])
-        _, groups, t1, t2 = model.plo.split(raw)
+        groups, t1, t2 = split(model.plo, raw)
         if step < a.warmup:
             continue
         for r, inst, g in zip(recs, raw, groups):
