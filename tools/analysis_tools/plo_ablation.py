@@ -22,8 +22,8 @@ TRUNK = 'configs/faster_rcnn/faster-rcnn_r18-slim_fpn_cpu-0.5k_synth-cxr-10pct.p
 ANOMED = 'configs/anomed/anomed_faster-rcnn_r18-slim_fpn_cpu-0.3k-ft_synth-cxr.py'
 MEAN_TEACHER = 'configs/mean_teacher/mean-teacher_faster-rcnn_r18-slim_fpn_cpu-0.3k-ft_synth-cxr.py'
 SUPERVISED = 'configs/faster_rcnn/faster-rcnn_r18-slim_fpn_cpu-1k_synth-cxr-10pct.py'
-SOFT_NMS = "dict(type='soft_nms', iou_threshold=0.5, min_score=0.05)"
-ALIGN = "dict(type='scores', momentum=0.99, alpha=1.0, max_ratio=2.0, min_ratio=1.0, min_score=0.05)"
+SOFT_NMS = "dict(_delete_=True, type='soft_nms', iou_threshold=0.5, min_score=0.05)"
+ALIGN = "dict(_delete_=True, type='scores', momentum=0.99, alpha=1.0, max_ratio=2.0, min_ratio=1.0, min_score=0.05)"
 # row -> (config, python lines appended to a config that inherits it)
 ROWS: Dict[str, tuple] = {
     'supervised-continued': (SUPERVISED, [
@@ -38,7 +38,7 @@ ROWS: Dict[str, tuple] = {
     'anomed-no-hesitant': (ANOMED, ["model = dict(plo=dict(hesitant=False))"]),
     'anomed-soft-nms': (ANOMED, [f"model = dict(plo=dict(soft_nms={SOFT_NMS}))"]),
     'anomed-bn-ema': (ANOMED, ["custom_hooks = [dict(type='BurnInMeanTeacherHook', momentum=0.01, skip_buffer=False)]"]),
-    'anomed-align-loss': (ANOMED, ["model = dict(plo=dict(dist_align=dict(type='loss', loss_weight=0.1)))"]),
+    'anomed-align-loss': (ANOMED, ["model = dict(plo=dict(dist_align=dict(_delete_=True, type='loss', loss_weight=0.1)))"]),
     'anomed-unsup-0.5': (ANOMED, ["model = dict(semi_train_cfg=dict(unsup_weight=0.5))"]),
     'anomed-unsup-2': (ANOMED, ["model = dict(semi_train_cfg=dict(unsup_weight=2.0))"]),
 }
