@@ -68,13 +68,16 @@ class StepTimer:
     @contextmanager
     def _hesitant_timer(self) -> Iterator[None]:
         """Time AnoMed's hesitant losses (inside its unsupervised phase) on their own."""
-        from ..models.detectors import anomed
-        original = anomed.hesitant_losses
-        anomed.hesitant_losses = self._timed(original, 'hesitant')
+        model = getattr(self.model, 'module', self.model)
+        original = getattr(model, 'hesitant_loss', None)
+        if original is None:  # not AnoMed, or no hesitant branch
+            yield
+            return
+        model.hesitant_loss = self._timed(original, 'hesitant')
         try:
             yield
         finally:
-            anomed.hesitant_losses = original
+            model.hesitant_loss = original
 
     def step(self, batch: dict) -> Dict[str, float]:
         """One training step on a copy of ``batch``; seconds per phase and ``total``."""

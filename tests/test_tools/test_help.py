@@ -17,7 +17,10 @@ TOOLS = {
     'tools/dataset_converters/tbx11k.py': ['--uncertain', '--strict'],
     'tools/misc/split_semi.py': ['--labeled-percent', '--fold', '--seed', '--out-dir'],
     'tools/misc/check_dataset.py': ['--no-progress'],
-    'tools/analysis_tools/pseudo_label_quality.py': ['--images', '--gt', '--t1', '--t2', '--iou'],
+    'tools/misc/fuzz_inputs.py': ['--cases', '--seed', '--readers', '--timeout', '--rss-mb', '--replay'],
+    'tools/analysis_tools/pseudo_label_quality.py': ['--data-root', '--labelled', '--unlabelled', '--gt', '--warmup',
+                                                     '--iou', '--cfg-options'],
+    'tools/analysis_tools/plo_ablation.py': ['--rows', '--seeds', '--trunk-seed', '--work-dir', '--report'],
     'tools/analysis_tools/benchmark_ssod.py': ['--quick', '--methods', '--ratios', '--seeds', '--report-only'],
     'tools/analysis_tools/benchmark_train_step.py': ['--methods', '--checkpoint-dir', '--repeats', '--warmup'],
 }

@@ -129,22 +129,25 @@ def main() -> None:
     p.add_argument('--rows', nargs='+', choices=list(ROWS), default=list(ROWS))
     p.add_argument('--seeds', nargs='+', type=int, default=[0])
     p.add_argument('--work-dir', type=Path, default=REPO / 'work_dirs/plo_ablation')
+    p.add_argument('--trunk-seed', type=int, help='start every seed from this seed\'s trunk (the spread then '
+                   'covers the semi-supervised stage only); default: each seed its own trunk')
     p.add_argument('--report', action='store_true', help='print the table of the results file and exit')
     a = p.parse_args()
     results = load_results()
     if not a.report:
         for seed in a.seeds:
-            trunk = train_trunk(a.work_dir, seed)
-            if not any(r['row'] == 'trunk' and r['seed'] == seed for r in results):
-                m = val_test(TRUNK, trunk, a.work_dir / f'trunk-seed{seed}' / 'val',
-                             a.work_dir / f'trunk-seed{seed}' / 'ablation.log')
-                results.append(dict(row='trunk', seed=seed, config=TRUNK, overrides=[], commit=commit(),
+            t_seed = seed if a.trunk_seed is None else a.trunk_seed
+            trunk = train_trunk(a.work_dir, t_seed)
+            if not any(r['row'] == 'trunk' and r['seed'] == t_seed for r in results):
+                m = val_test(TRUNK, trunk, a.work_dir / f'trunk-seed{t_seed}' / 'val',
+                             a.work_dir / f'trunk-seed{t_seed}' / 'ablation.log')
+                results.append(dict(row='trunk', seed=t_seed, config=TRUNK, overrides=[], commit=commit(),
                                     split='val', metrics=m))
                 RESULTS.write_text(json.dumps(results, indent=1))
             for name in a.rows:
                 if any(r['row'] == name and r['seed'] == seed for r in results):
                     continue
-                results.append(run_row(name, seed, a.work_dir, trunk))
+                results.append(dict(run_row(name, seed, a.work_dir, trunk), trunk_seed=t_seed))
                 RESULTS.write_text(json.dumps(results, indent=1))
                 print(f'{name} seed {seed}: val AP50:95 {results[-1]["metrics"]["coco/bbox_mAP"]:.3f}', flush=True)
     print(report(results))
