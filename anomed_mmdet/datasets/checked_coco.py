@@ -1,5 +1,6 @@
 """COCO data sets that check their annotations and images when they load, not at iteration 40,000."""
 import copy
+import functools
 import logging
 from typing import List, Optional
 
@@ -9,7 +10,7 @@ from mmdet.registry import DATASETS, TRANSFORMS
 from mmengine.fileio import get_local_path
 from mmengine.logging import print_log
 
-from .data_checks import IMAGE_LEVELS, BadDataError, Report, check_coco, load_coco_json
+from .data_checks import IMAGE_LEVELS, BadDataError, Report, _int, check_coco, load_coco_json
 
 ON_BAD_DATA = ('error', 'skip')
 
@@ -120,10 +121,20 @@ class CheckedCocoDataset(CocoDataset):
                 f'{name}: {len(report.problems)} problem(s) in {self.ann_file} (images: {img_dir}):\n'
                 f'{report.describe()}\nFix them, {hint}run tools/misc/check_dataset.py '
                 f'{self.ann_file} {img_dir} for the full list.')
-        data_list = super().load_data_list()
         bad = report.bad_image_ids
+        # mmdet indexes exactly the json that was checked, less the dropped images and the
+        # orphan annotations (it would fail on their entries: bbox None, no file_name, ...)
+        images = [im for im in data['images'] if im['id'] not in bad]
+        kept = {im['id'] for im in images}
+        clean = dict(data, images=images,
+                     annotations=[a for a in data.get('annotations', [])
+                                  if _int(a.get('image_id')) and a['image_id'] in kept])
+        self.COCOAPI = functools.partial(_coco_from_dict, clean)
+        try:
+            data_list = super().load_data_list()
+        finally:
+            del self.COCOAPI
         if bad:
-            data_list = [d for d in data_list if d['img_id'] not in bad]
             print_log(f'{name}: skipped {len(bad)} of {report.num_images} images of {self.ann_file} '
                       f'(on_bad_data=skip):\n{report.describe(limit=10)}', logger='current',
                       level=logging.WARNING)
@@ -134,3 +145,46 @@ class CheckedCocoDataset(CocoDataset):
                   f'boxes, kept as negatives), {report.num_annotations} annotations; images checked: '
                   f'{"none (remote)" if remote else self.check_images}', logger='current')
         return data_list
+
+    def __getitem__(self, idx: int) -> dict:
+        try:
+            return super().__getitem__(idx)
+        except Exception as exc:
+            # mmengine raises a plain Exception when the pipeline returned None, i.e. when
+            # on_bad_data='skip' skipped the image: in a test set (which cannot drop one), or in
+            # training on every draw (the warnings name the files)
+            if type(exc) is not Exception:
+                raise
+            if 'Test time pipline' in str(exc):
+                raise BadDataError(
+                    f'{type(self).__name__}: test image {self.get_data_info(idx).get("img_path")} of '
+                    f'{self.ann_file} could not be loaded; a test set cannot skip an image') from exc
+            if 'Cannot find valid image' not in str(exc):
+                raise
+            raise BadDataError(
+                f'{type(self).__name__}: no image of {self.ann_file} could be loaded in '
+                f'{self.max_refetch + 1} draws (on_bad_data=skip skipped each; the warnings name '
+                f'the files); run tools/misc/check_dataset.py {self.ann_file} '
+                f'{self.data_prefix.get("img", "")} --level decode') from exc
+
+    def filter_data(self) -> List[dict]:
+        data_list = super().filter_data()
+        if not data_list:  # mmengine would fail later with "need at least one array to concatenate"
+            report = self.data_report
+            raise BadDataError(
+                f'{type(self).__name__}: no image left in {self.ann_file}: '
+                f'{report.num_images if report else 0} in the json, '
+                f'{len(report.bad_image_ids) if report else 0} dropped as bad (on_bad_data=skip), '
+                f'the others filtered out (filter_cfg={self.filter_cfg}, classes={self.metainfo.get("classes")})')
+        return data_list
+
+
+def _coco_from_dict(data: dict, _path: str = ''):
+    """mmdet's ``COCO`` API over an already loaded (and checked) json dict."""
+    from mmdet.datasets.api_wrappers import COCO
+
+    api = COCO()
+    api.dataset = data
+    api.createIndex()
+    api.img_ann_map, api.cat_img_map = api.imgToAnns, api.catToImgs
+    return api

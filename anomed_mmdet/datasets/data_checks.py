@@ -7,18 +7,22 @@ Kinds, and whether ``on_bad_data='skip'`` can drop the image concerned:
 kind               meaning                                                skippable
 ================== ====================================================== ==========
 not_coco           not json / not a COCO detection dict                   no
+bad_category       a category that is not a dict with an integer id and
+                   a string name; a category id or name used twice        no
 duplicate_id       two images or two annotations with one id              no
-bad_image_entry    an image without id / file_name / positive width,height  yes
+bad_image_entry    an image that is not a dict / has no integer id (no);
+                   without file_name / positive integer width, height     yes
 missing_image      the image file does not exist                          yes
 corrupt_image      empty, unknown magic for its suffix, truncated (no PNG
                    IEND / JPEG EOI), or (``level='decode'``) not decodable  yes
 image_size         the file's size differs from the json's width/height   yes
-bad_annotation     an annotation without id / image_id / category_id /
-                   area, or a bbox that is not 4 finite numbers           yes
+bad_annotation     an annotation without integer id / category_id, without
+                   image_id / area, or a bbox that is not 4 finite
+                   numbers (an entry that is not a dict: no)              yes
 zero_area_box      width, height or area <= 0                             yes
 box_outside        the box leaves the image by more than 1 px             yes
 unknown_category   category_id not among the json's categories            yes
-orphan_annotation  image_id not among the json's images                   yes (dropped)
+orphan_annotation  image_id not an integer among the json's image ids     yes (dropped)
 ================== ====================================================== ==========
 
 Images without annotations are negatives, not problems: they are counted.
@@ -96,7 +100,8 @@ def load_coco_json(ann_file: str, local_path: Optional[str] = None) -> dict:
     try:
         with open(local_path or ann_file, encoding='utf-8') as f:
             data = json.load(f)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (OSError, ValueError, RecursionError) as e:  # ValueError: JSONDecodeError, bad UTF-8,
+        # integers past Python's digit limit; RecursionError: arrays / objects nested too deep
         raise BadDataError(f'{ann_file}: not a readable json file ({type(e).__name__}: {e})') from e
     if not isinstance(data, dict):
         raise BadDataError(f'{ann_file}: not a COCO annotation file (the top level is a '
@@ -112,6 +117,11 @@ def load_coco_json(ann_file: str, local_path: Optional[str] = None) -> dict:
 
 def _number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _int(v) -> bool:
+    """An integer id (``True`` is not one; a list or dict would not even hash)."""
+    return isinstance(v, int) and not isinstance(v, bool)
 
 
 def png_header(head: bytes) -> Optional[Tuple[int, int, int]]:
@@ -183,6 +193,10 @@ def _check_box(ann: dict, img: dict) -> Optional[Tuple[str, str]]:
     missing = [k for k in ('id', 'image_id', 'category_id', 'bbox', 'area') if k not in ann]
     if missing:
         return 'bad_annotation', f'missing key(s) {missing}'
+    not_int = [k for k in ('id', 'category_id') if not _int(ann[k])]
+    if not_int:
+        return 'bad_annotation', f'{" and ".join(not_int)} not an integer: ' + \
+            ', '.join(f'{k}={ann[k]!r:.40}' for k in not_int)
     box = ann['bbox']
     if not (isinstance(box, (list, tuple)) and len(box) == 4 and all(_number(v) for v in box)):
         return 'bad_annotation', f'bbox {box!r} is not 4 finite numbers [x, y, w, h]'
@@ -215,15 +229,31 @@ def check_coco(data: dict, ann_file: str, img_dir: str = '', image_level: str = 
     images: Dict[int, dict] = {}
     for i, img in enumerate(data['images']):
         img_id = img.get('id') if isinstance(img, dict) else None
-        if not isinstance(img, dict) or img_id is None:
-            add(Problem('bad_image_entry', ann_file, f'images[{i}]', 'no "id"', skippable=False))
+        if not isinstance(img, dict) or not _int(img_id):
+            add(Problem('bad_image_entry', ann_file, f'images[{i}]',
+                        'not a dict' if not isinstance(img, dict) else
+                        'no "id"' if img_id is None else f'"id" {img_id!r:.40} is not an integer',
+                        skippable=False))
             continue
         if img_id in images:
             add(Problem('duplicate_id', ann_file, f'image id {img_id}', 'appears twice in "images"',
                         skippable=False))
             continue
         images[img_id] = img
-    categories = {c.get('id') for c in data['categories'] if isinstance(c, dict)}
+    categories, cat_names = set(), set()
+    for i, cat in enumerate(data['categories']):
+        # mmdet maps class names to category ids: an entry it cannot index, or a repeated
+        # name (two ids for one class: the second gets the next class's label) is fatal
+        cid, name = (cat.get('id'), cat.get('name')) if isinstance(cat, dict) else (None, None)
+        why = ('not a dict with an integer "id" and a string "name"' if not (_int(cid) and isinstance(name, str))
+               else f'id {cid} appears twice' if cid in categories
+               else f'name {name!r} appears twice' if name in cat_names else None)
+        if why:
+            add(Problem('bad_category', ann_file, f'categories[{i}]', why, skippable=False))
+        if _int(cid):
+            categories.add(cid)
+        if isinstance(name, str):
+            cat_names.add(name)
     report.num_images = len(images)
 
     anns_per_image: Counter = Counter()
@@ -233,14 +263,14 @@ def check_coco(data: dict, ann_file: str, img_dir: str = '', image_level: str = 
             add(Problem('bad_annotation', ann_file, f'annotations[{i}]', 'not a dict', skippable=False))
             continue
         ann_id, img_id = ann.get('id'), ann.get('image_id')
-        entry = f'annotation id {ann_id} (image id {img_id})'
+        entry = f'annotation id {ann_id!r:.40} (image id {img_id!r:.40})'
         report.num_annotations += 1
-        if ann_id is not None:
+        if _int(ann_id):
             if ann_id in seen_ann_ids:
                 add(Problem('duplicate_id', ann_file, entry, 'annotation id appears twice', skippable=False))
             seen_ann_ids.add(ann_id)
-        if img_id not in images:
-            add(Problem('orphan_annotation', ann_file, entry, f'image id {img_id} is not in "images"'))
+        if not _int(img_id) or img_id not in images:
+            add(Problem('orphan_annotation', ann_file, entry, f'image id {img_id!r:.40} is not in "images"'))
             continue
         anns_per_image[img_id] += 1
         img = images[img_id]
@@ -258,10 +288,9 @@ def check_coco(data: dict, ann_file: str, img_dir: str = '', image_level: str = 
     for img_id, img in items:
         if anns_per_image[img_id] == 0:
             report.num_negatives += 1
-        entry = f'image id {img_id} ({img.get("file_name")})'
+        entry = f'image id {img_id} ({img.get("file_name")!s:.200})'
         w, h, name = img.get('width'), img.get('height'), img.get('file_name')
-        if not isinstance(name, str) or not name or not (isinstance(w, int) and isinstance(h, int)
-                                                          and w > 0 and h > 0):
+        if not isinstance(name, str) or not name or not (_int(w) and _int(h) and w > 0 and h > 0):
             add(Problem('bad_image_entry', ann_file, entry,
                         f'needs a file_name and positive integer width / height, got {name!r}, {w!r}, {h!r}',
                         image_id=img_id))

@@ -23,17 +23,34 @@ silently taking the first of a series could pair labels with the wrong image.
 Every failure raises :class:`DicomReadError` (a ``ValueError``) naming the file and the
 reason: unreadable/truncated file, no pixel data, a compressed transfer syntax without an
 installed decoder (with the packages to install), multi-frame, unsupported photometric
-interpretation.
+interpretation, an image larger than ``max_pixels``, a header whose elements cannot be
+decoded or do not fit together. An unusable VOI LUT/window falls back to min-max (warning).
+
+Memory: the file is read into memory once (element lengths beyond its end allocate nothing),
+a deflated data set may not inflate past ``4 * max_pixels`` bytes, and the header's
+Rows x Columns x samples x frames is checked against ``max_pixels`` (default
+:data:`MAX_PIXELS`, 8192 x 8192) before any pixel is decoded. Peak memory is therefore about
+twice the file size plus ~16 bytes per pixel. ``tools/misc/fuzz_inputs.py`` checks all of this
+on mutated files.
 """
 from __future__ import annotations
 
+import io
 import os
+import struct
 import warnings
+import zlib
 from typing import Any, BinaryIO, Literal, Optional
 
 import numpy as np
 
-__all__ = ['DicomReadError', 'read_dicom', 'DICOM_SUFFIXES', 'is_dicom_path']
+__all__ = ['DicomReadError', 'read_dicom', 'DICOM_SUFFIXES', 'is_dicom_path', 'MAX_PIXELS']
+
+#: Default bound on Rows x Columns x samples x frames: larger headers are rejected before
+#: decoding (a chest radiograph has ~3000 x 3000 pixels; a hostile header may claim 65535^2).
+MAX_PIXELS = 8192 * 8192
+_DEFLATED = '1.2.840.10008.1.2.1.99'
+_LONG_VRS = (b'OB', b'OD', b'OF', b'OL', b'OV', b'OW', b'SQ', b'SV', b'UC', b'UN', b'UR', b'UT', b'UV')
 
 #: File name endings treated as DICOM (lower case).
 DICOM_SUFFIXES = ('.dcm', '.dicom', '.dic')
@@ -66,10 +83,13 @@ def is_dicom_path(path: str) -> bool:
 def _check_decoder(path: str, ds: Any) -> None:
     """Raise a helpful error when the transfer syntax has no usable decoder."""
     from pydicom.pixels import get_decoder
+    from pydicom.uid import UID
 
     tsyntax = getattr(getattr(ds, 'file_meta', None), 'TransferSyntaxUID', None)
     if tsyntax is None:
         return  # pydicom will guess / report itself
+    if not isinstance(tsyntax, UID):  # a mis-encoded element (wrong VR) reads as str / bytes
+        raise DicomReadError(path, f'invalid Transfer Syntax UID {tsyntax!r}')
     name = f"'{tsyntax.name}' ({tsyntax})" if tsyntax.name != str(tsyntax) else f"'{tsyntax}'"
     try:
         decoder = get_decoder(tsyntax)
@@ -110,6 +130,8 @@ def _window_unit(arr: np.ndarray, ds: Any) -> Optional[np.ndarray]:
     """
     func = str(ds.get('VOILUTFunction', 'LINEAR') or 'LINEAR').strip().upper()
     center, width = _first(ds['WindowCenter']), _first(ds['WindowWidth'])
+    if not (np.isfinite(center) and np.isfinite(width)):
+        return None
     unit = arr.astype(np.float32)  # a copy: modified in place below
     if func == 'LINEAR':
         if width < 1:
@@ -147,6 +169,8 @@ def _to_unit(arr: np.ndarray, ds: Any, voi: VoiMode) -> tuple[np.ndarray, str]:
         # what apply_modality_lut does, in float32 (exact for <= 24-bit stored values)
         slope = float(ds.get('RescaleSlope', 1) if ds.get('RescaleSlope') is not None else 1)
         intercept = float(ds.get('RescaleIntercept', 0) if ds.get('RescaleIntercept') is not None else 0)
+        if not (np.isfinite(slope) and np.isfinite(intercept)):
+            raise ValueError(f'non-finite RescaleSlope {slope} / RescaleIntercept {intercept}')
         if slope != 1 or intercept != 0:
             arr = arr.astype(np.float32)
             arr *= np.float32(slope)
@@ -172,8 +196,10 @@ def _to_unit(arr: np.ndarray, ds: Any, voi: VoiMode) -> tuple[np.ndarray, str]:
             if hi > lo:
                 res = (out.astype(np.float32) - np.float32(lo)) / np.float32(hi - lo)
                 return np.clip(res, 0, 1, out=res), 'lut'
-        except (ValueError, NotImplementedError, AttributeError, IndexError, TypeError) as exc:
-            warnings.warn(f'VOI LUT/window unusable ({exc}); using min-max instead')
+        except MemoryError:
+            raise
+        except Exception as exc:  # noqa: BLE001  (a broken LUT / window: struct.error, KeyError, ...)
+            warnings.warn(f'VOI LUT/window unusable ({type(exc).__name__}: {exc}); using min-max instead')
     arr = arr.astype(np.float32, copy=False)
     lo, hi = float(arr.min()), float(arr.max())
     if hi <= lo:
@@ -186,7 +212,8 @@ def read_dicom(path: str | os.PathLike | BinaryIO,
                voi: VoiMode = 'auto',
                out_dtype: type | np.dtype = np.uint8,
                frame: int | None = None,
-               return_meta: bool = False) -> np.ndarray | tuple[np.ndarray, dict]:
+               return_meta: bool = False,
+               max_pixels: int = MAX_PIXELS) -> np.ndarray | tuple[np.ndarray, dict]:
     """Read a DICOM file into an HxW grayscale array (bone bright).
 
     Args:
@@ -198,14 +225,14 @@ def read_dicom(path: str | os.PathLike | BinaryIO,
         return_meta: also return a dict with ``shape`` (rows, cols), ``photometric``,
             ``pixel_spacing`` (row, col mm or ``None``), ``bits_stored``,
             ``transfer_syntax``, ``num_frames`` and ``voi`` (``'lut'|'window'|'minmax'``).
+        max_pixels: largest Rows x Columns x samples x frames decoded (see the module
+            docstring); bigger headers raise before any pixel is decoded.
 
     Raises:
         DicomReadError: unreadable or truncated file, no pixel data, missing decoder,
-            multi-frame without ``frame``, unsupported photometric interpretation.
+            multi-frame without ``frame``, unsupported photometric interpretation, too
+            large, undecodable or inconsistent header elements.
     """
-    import pydicom
-    from pydicom.errors import InvalidDicomError
-
     src = path
     path = getattr(src, 'name', '<DICOM bytes>') if hasattr(src, 'read') else os.fspath(src)
     out_dtype = np.dtype(out_dtype)
@@ -214,13 +241,107 @@ def read_dicom(path: str | os.PathLike | BinaryIO,
     if voi not in ('auto', 'window', 'minmax'):
         raise ValueError(f"voi must be 'auto', 'window' or 'minmax', not {voi!r}")
     try:
-        ds = pydicom.dcmread(src if hasattr(src, 'read') else path)
+        if hasattr(src, 'read'):
+            data = src.read()
+        else:
+            with open(path, 'rb') as f:
+                data = f.read()
+    except FileNotFoundError:
+        raise
+    except OSError as exc:  # a folder, no permission, an I/O error
+        raise DicomReadError(path, f'cannot read the file ({type(exc).__name__}: {exc})') from exc
+    ds = _parse(path, data, max_pixels)
+    del data
+    try:
+        return _decode(path, ds, voi, out_dtype, frame, return_meta, max_pixels)
+    except (DicomReadError, MemoryError):
+        raise
+    except Exception as exc:  # noqa: BLE001  (pydicom decodes elements lazily, on first access:
+        # a mis-encoded element raises struct.error, TypeError, KeyError, ... only here)
+        raise DicomReadError(path, f'corrupt or inconsistent header elements '
+                             f'({type(exc).__name__}: {exc})') from exc
+
+
+def _parse(path: str, data: bytes, max_pixels: int) -> Any:
+    """``pydicom.dcmread`` on the bytes of the file, with the deflate bound."""
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    _check_deflated_size(path, data, 4 * max_pixels)
+    try:
+        # from memory: an element length past the end of the file reads what is there
+        # (a file object would first allocate the claimed length, up to 4 GiB)
+        return pydicom.dcmread(io.BytesIO(data))
     except InvalidDicomError as exc:
         raise DicomReadError(path, f'not a valid DICOM file ({exc})') from exc
-    except FileNotFoundError:
+    except MemoryError:
         raise
     except Exception as exc:  # truncated headers raise EOFError, struct/OSError, ...
         raise DicomReadError(path, f'truncated or corrupt DICOM ({type(exc).__name__}: {exc})') from exc
+
+
+def _check_deflated_size(path: str, data: bytes, limit: int) -> None:
+    """Refuse a deflated data set that inflates past ``limit`` bytes (pydicom inflates it whole)."""
+    if data[128:132] != b'DICM':
+        return
+    # the file meta group (explicit VR little endian), read as pydicom does: while group 2
+    pos, tsyntax = 132, None
+    while pos + 12 <= len(data):
+        group, elem = struct.unpack('<HH', data[pos:pos + 4])
+        if group != 2:
+            break
+        if data[pos + 4:pos + 6] in _LONG_VRS:
+            length, value = struct.unpack('<I', data[pos + 8:pos + 12])[0], pos + 12
+        else:
+            length, value = struct.unpack('<H', data[pos + 6:pos + 8])[0], pos + 8
+        if elem == 0x10:
+            tsyntax = data[value:value + length].rstrip(b'\0 ').decode('ascii', 'replace')
+        pos = value + length
+    if tsyntax != _DEFLATED:
+        return
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    size, chunk = 0, 1 << 20
+    try:
+        for i in range(pos, len(data), chunk):
+            buf = data[i:i + chunk]
+            while buf:
+                size += len(inflater.decompress(buf, 1 << 24))
+                if size > limit:
+                    raise DicomReadError(path, f'deflated data set too large (inflates past {limit} bytes)')
+                buf = inflater.unconsumed_tail
+    except zlib.error:
+        return  # dcmread reports the broken stream
+
+
+def _check_size(path: str, ds: Any, num_frames: int, max_pixels: int) -> None:
+    """Refuse a header whose image is larger than ``max_pixels`` before decoding it."""
+    dims = {}
+    for key in ('Rows', 'Columns', 'SamplesPerPixel'):
+        value = ds.get(key)
+        if value is None:
+            continue  # pydicom names the missing element
+        try:
+            dims[key] = int(value)
+        except (TypeError, ValueError, OverflowError):
+            raise DicomReadError(path, f'invalid {key} {value!r}') from None
+    n = dims.get('Rows', 1) * dims.get('Columns', 1) * max(dims.get('SamplesPerPixel', 1), 1) * max(num_frames, 1)
+    if n > max_pixels:
+        raise DicomReadError(path, f'image too large: the header claims {num_frames} frame(s) of '
+                             f'{dims.get("Rows")} x {dims.get("Columns")} x {dims.get("SamplesPerPixel", 1)} '
+                             f'samples = {n} values (max_pixels={max_pixels})')
+
+
+def _spacing(ds: Any) -> Optional[tuple]:
+    spacing = ds.get('PixelSpacing') or ds.get('ImagerPixelSpacing')
+    try:
+        values = tuple(float(v) for v in spacing) if spacing else ()
+    except (TypeError, ValueError):
+        return None
+    return values if len(values) == 2 and all(np.isfinite(values)) else None
+
+
+def _decode(path: str, ds: Any, voi: VoiMode, out_dtype: np.dtype, frame: Optional[int],
+            return_meta: bool, max_pixels: int) -> np.ndarray | tuple[np.ndarray, dict]:
     if 'PixelData' not in ds:
         raise DicomReadError(path, 'no pixel data (PixelData tag missing; '
                              'a file cut short before its pixels reads the same)')
@@ -236,9 +357,12 @@ def read_dicom(path: str | os.PathLike | BinaryIO,
                              'pass frame=<index> to take one')
     if frame is not None and not 0 <= frame < num_frames:
         raise DicomReadError(path, f'frame {frame} out of range (file has {num_frames})')
+    _check_size(path, ds, num_frames, max_pixels)
     _check_decoder(path, ds)
     try:
         arr = ds.pixel_array
+    except MemoryError:
+        raise
     except Exception as exc:  # short pixel data, broken codestream, ...
         kind = 'truncated or corrupt pixel data'
         tsyntax = getattr(getattr(ds, 'file_meta', None), 'TransferSyntaxUID', None)
@@ -255,10 +379,17 @@ def read_dicom(path: str | os.PathLike | BinaryIO,
         if photometric == 'MONOCHROME1':
             unit = 1.0 - unit
     else:  # pydicom returns RGB for RGB and YBR_* by default
+        if arr.ndim != 3:  # e.g. frames pydicom found in surplus pixel data
+            raise DicomReadError(path, f'expected a 2-D colour frame (rows, cols, samples), got shape {arr.shape}')
         lum = arr[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
         lo, hi = float(lum.min()), float(lum.max())
         unit = (lum - lo) / (hi - lo) if hi > lo else np.zeros(lum.shape, np.float32)
         step = 'minmax'
+    if not np.isfinite(unit.sum()):  # NaN / inf anywhere (unit is in [0, 1] otherwise), e.g.
+        # a Rescale Slope so large that float32 values overflow
+        raise DicomReadError(path, 'pixel values not finite after the modality LUT / rescale '
+                             f'(RescaleSlope {ds.get("RescaleSlope")!r}, RescaleIntercept '
+                             f'{ds.get("RescaleIntercept")!r})')
 
     if out_dtype == np.float32:
         img = unit.astype(np.float32, copy=False)
@@ -267,11 +398,10 @@ def read_dicom(path: str | os.PathLike | BinaryIO,
         img = np.rint(unit * np.float32(top)).astype(out_dtype)
     if not return_meta:
         return img
-    spacing = ds.get('PixelSpacing') or ds.get('ImagerPixelSpacing')
     meta = dict(
         shape=(int(img.shape[0]), int(img.shape[1])),
         photometric=photometric,
-        pixel_spacing=tuple(float(s) for s in spacing) if spacing else None,
+        pixel_spacing=_spacing(ds),
         bits_stored=int(ds.get('BitsStored', 0) or 0),
         transfer_syntax=str(getattr(ds.file_meta, 'TransferSyntaxUID', '')) if hasattr(ds, 'file_meta') else '',
         num_frames=num_frames,

@@ -39,10 +39,11 @@ _UNCERTAIN_MAP = {'active': 'ActiveTuberculosis', 'obsolete': 'ObsoletePulmonary
 
 
 def image_size(path: str) -> Optional[tuple[int, int]]:
-    """(width, height) from the image header (PNG directly, other formats via PIL)."""
+    """(width, height) from the image header (PNG directly, other formats via PIL); ``None``
+    when unreadable or not a positive size (a PNG header may claim 0 or 2**32 - 1 pixels)."""
     info = png_info(path)
     if info:
-        return info[:2]
+        return info[:2] if 0 < info[0] < 2**31 and 0 < info[1] < 2**31 else None
     try:
         from PIL import Image
         with Image.open(path) as im:
@@ -54,7 +55,8 @@ def image_size(path: str) -> Optional[tuple[int, int]]:
 def parse_voc_xml(path: str) -> tuple[Optional[tuple[int, int]], list[tuple[int, str, list]]]:
     """``(size or None, [(object_index, name, [xmin, ymin, xmax, ymax] as text)])``.
 
-    Raises ``ET.ParseError`` for malformed XML.
+    Raises ``ET.ParseError`` for malformed XML, ``LookupError`` / ``ValueError`` for an unknown /
+    multi-byte encoding in its declaration.
     """
     root = ET.parse(path).getroot()
     size = None
@@ -62,7 +64,7 @@ def parse_voc_xml(path: str) -> tuple[Optional[tuple[int, int]], list[tuple[int,
     if sz is not None:
         try:
             size = (int(float(sz.findtext('width'))), int(float(sz.findtext('height'))))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: 'inf'
             size = None
     objects = []
     for k, obj in enumerate(root.iter('object')):
@@ -107,9 +109,14 @@ def _convert_list(root: str, list_path: str, label_of: dict, tol: float,
     img_root, xml_root = os.path.join(root, 'imgs'), os.path.join(root, 'annotations', 'xml')
     lname = os.path.basename(list_path)
     images, annotations, seen = [], [], {}
-    with open(list_path) as f:
-        lines = [ln.strip() for ln in f]
-    for line_no, rel in enumerate(lines, 1):
+    with open(list_path, 'rb') as f:
+        lines = f.read().splitlines()
+    for line_no, raw in enumerate(lines, 1):
+        try:
+            rel = raw.decode('utf-8-sig' if line_no == 1 else 'utf-8').strip()
+        except UnicodeDecodeError as exc:
+            report.skip('image', f'line is not UTF-8 text ({exc})', file=lname, row=line_no)
+            continue
         if not rel:
             continue
         rel = rel.replace('\\', '/')
@@ -134,7 +141,8 @@ def _convert_list(root: str, list_path: str, label_of: dict, tol: float,
         if os.path.isfile(xml_path):
             try:
                 xml_size, objects = parse_voc_xml(xml_path)
-            except ET.ParseError as exc:
+            except (ET.ParseError, LookupError, ValueError) as exc:  # LookupError / ValueError: an
+                # unknown or multi-byte encoding in the XML declaration ('bogus', 'utf-32')
                 report.skip('image', f'bad XML ({exc})', file=xml_name, image=rel, list=lname, row=line_no)
                 continue
             if xml_size and xml_size != (w, h):

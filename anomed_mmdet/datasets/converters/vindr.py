@@ -94,7 +94,11 @@ def parse_vindr_csv(csv_path: str, classes: Sequence[str], report: ConversionRep
     """
     import pandas as pd
 
-    df = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
+    try:
+        df = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        # a ragged row, an unclosed quote, a byte that is not UTF-8, an empty file
+        raise ValueError(f'{csv_path}: not a readable CSV ({type(exc).__name__}: {exc})') from exc
     df.columns = [c.strip() for c in df.columns]
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if missing:

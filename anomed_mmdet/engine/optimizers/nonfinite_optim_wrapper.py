@@ -7,7 +7,8 @@ skipped instead and training goes on; ``max_consecutive`` skips in a row stop th
 iteration changed is left as it was: no ``optimizer.step`` (so no Adam moments / step count
 update), the model's buffers (BN running statistics, the PLO's class statistics) are restored
 to their value before the forward pass, and :class:`~anomed_mmdet.engine.hooks.NonFiniteGuardHook`
-keeps EMA hooks (``MeanTeacherHook``, ``EMAHook``) from moving the teacher.
+keeps EMA hooks (``MeanTeacherHook``, ``EMAHook``) from moving the teacher and the iteration-based
+LR / momentum schedulers (``ParamSchedulerHook``) from advancing.
 
 Under DDP the ranks agree (one all-reduce of a flag per iteration) so that all of them skip.
 The skipped iteration is written to the message hub: runtime info ``nonfinite_skip_iter``
