@@ -119,13 +119,13 @@ def run_one(target, reader: str, seed: int, index: int, work: Path, keep: Option
 
 
 def _worker(conn, readers: Sequence[str], seed: int, address_mb: float, rss_mb: float,
-            keep: Optional[str], quiet: bool) -> None:
+            keep: Optional[str], quiet: bool, tmp_root: Optional[str] = None) -> None:
     if quiet:  # converters print, tqdm and C libraries write to fd 1 / 2
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 1)
         os.dup2(devnull, 2)
     from .targets import SELF_TESTS, TARGETS
-    work = Path(tempfile.mkdtemp(prefix='fuzz_worker_'))
+    work = Path(tempfile.mkdtemp(prefix='fuzz_worker_', dir=tmp_root))
     try:
         targets = {}
         for name in readers:
@@ -165,11 +165,11 @@ def _thread_env():
 
 
 class _Worker:
-    def __init__(self, ctx, readers, seed, address_mb, rss_mb, keep, quiet, start_timeout):
+    def __init__(self, ctx, readers, seed, address_mb, rss_mb, keep, quiet, start_timeout, tmp_root):
         self.parent, child = ctx.Pipe()
         with _thread_env():
             self.proc = ctx.Process(target=_worker, args=(child, list(readers), seed, address_mb, rss_mb,
-                                                          keep, quiet), daemon=True)
+                                                          keep, quiet, tmp_root), daemon=True)
             self.proc.start()
         child.close()
         self.case: Optional[Tuple[str, int]] = None
@@ -210,12 +210,14 @@ def run_cases(cases: Iterable[Tuple[str, int]], readers: Sequence[str], seed: in
     ctx = mp.get_context('spawn')
     todo = list(cases)[::-1]
     results: List[Result] = []
+    tmp_root = tempfile.mkdtemp(prefix='fuzz_inputs_')  # removed at the end: killed workers leave theirs
 
     def start() -> _Worker:
-        return _Worker(ctx, readers, seed, address_mb, rss_mb, keep, quiet, start_timeout)
+        return _Worker(ctx, readers, seed, address_mb, rss_mb, keep, quiet, start_timeout, tmp_root)
 
-    pool = [start() for _ in range(max(1, min(workers, len(todo))))]
+    pool: List[_Worker] = []
     try:
+        pool += [start() for _ in range(max(1, min(workers, len(todo))))]
         for w in pool:
             if todo:
                 w.send(todo.pop(), timeout)
@@ -252,6 +254,7 @@ def run_cases(cases: Iterable[Tuple[str, int]], readers: Sequence[str], seed: in
     finally:
         for w in pool:
             w.close()
+        shutil.rmtree(tmp_root, ignore_errors=True)
     return results
 
 
