@@ -86,7 +86,6 @@ def test_sigkilled_anomed_run_resumes_from_the_last_checkpoint(tiny_synth, tmp_p
     state = saved['state_dict']
     assert any(k.startswith('teacher.') for k in state) and any(k.startswith('student.') for k in state)
     assert {'plo.class_score_ema', 'plo.prior.gt_count'} <= set(state)
-    assert state['plo.prior.gt_count'].sum() > 0  # the PLO's running statistics were saved as they were
     assert_same(snap.model, state, 'state_dict')
     assert saved['optimizer']['state'], 'AdamW moments were saved'
     assert_same(snap.optimizer, saved['optimizer'], 'optimizer')
