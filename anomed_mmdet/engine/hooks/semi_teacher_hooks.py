@@ -82,11 +82,14 @@ class FreezeBNStatsHook(Hook):
 
     def __init__(self, begin: Optional[int] = None) -> None:
         self.begin = begin
+        self._norms: Optional[list] = None  # the model's BN layers, found once
 
     def before_train_iter(self, runner, batch_idx: int, data_batch: Optional[dict] = None) -> None:
         model = semi_model(runner)
         begin = burn_in_iters(model) if self.begin is None else self.begin
-        if runner.iter >= begin:
-            for m in model.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
+        if runner.iter < begin:
+            return
+        if self._norms is None:
+            self._norms = [m for m in model.modules() if isinstance(m, _BatchNorm)]
+        for m in self._norms:  # mmengine's model.train() ran before this hook
+            m.eval()
