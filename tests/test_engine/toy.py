@@ -1,4 +1,5 @@
 """A tiny mmengine Runner (one linear layer, random data) to exercise hooks and wrappers fast."""
+import uuid
 from typing import Optional
 
 import torch
@@ -39,7 +40,9 @@ def toy_runner(work_dir, max_iters: int = 6, checkpoint: Optional[dict] = None,
                optim_wrapper: Optional[dict] = None, **kwargs) -> Runner:
     import anomed_mmdet  # noqa: F401  (registers the hooks and wrappers)
     return Runner(
-        model=ToyModel(), work_dir=str(work_dir), experiment_name=f'toy_{id(work_dir)}_{max_iters}',
+        # unique per runner: mmengine's MessageHub / logger are shared by name, and a name built
+        # from id() plus a one-second timestamp can repeat and leak one test's counters into another
+        model=ToyModel(), work_dir=str(work_dir), experiment_name=f'toy_{uuid.uuid4().hex}',
         default_scope='mmdet',
         train_dataloader=dict(dataset=ToyData(), sampler=dict(type='InfiniteSampler', shuffle=False),
                               batch_size=4, num_workers=0),
