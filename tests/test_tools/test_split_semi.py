@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from anomed_mmdet.datasets.converters.semi_split import SplitError, select_labeled, split_names, split_semi
+from anomed_mmdet.datasets.converters.semi_split import (SplitError, label_shares, select_labeled, split_names,
+                                                         split_semi)
 from tests.conftest import REPO
 
 
@@ -36,14 +37,27 @@ def test_rare_class_always_labelled(seed):
     assert classes_in(coco, ids) == {1, 2, 3}
 
 
-def test_proportional_and_negatives_fill():
-    coco = make_coco()
-    ids = select_labeled(coco, 50, seed=1)
+@pytest.mark.parametrize('seed', range(5))
+def test_population_shares_and_negatives_fill(seed):
+    coco = make_coco()  # 70 of 100 images with findings, 81 boxes
+    ids = select_labeled(coco, 50, seed=seed)
     assert len(ids) == 50 and 77 in ids
-    n1 = sum(1 for i in ids if i <= 60)
-    n2 = sum(1 for i in ids if 61 <= i <= 70)
-    assert n1 >= 30 and n2 >= 5  # ceil(50% of each class)
-    assert any(i > 70 and i != 77 for i in ids)  # negatives fill the rest
+    abnormal = [i for i in ids if i <= 70 or i == 77]
+    assert len(abnormal) == round(0.5 * 71)  # 50% of the 71 images with findings
+    assert len(ids) - len(abnormal) == 50 - round(0.5 * 71)  # normals fill the rest
+    shares = label_shares(coco, set(ids))
+    assert abs(shares['boxes'] - 0.5) <= 0.05  # 40.5 of the 81 boxes, give or take 4
+    assert shares['images'] == 0.5 and abs(shares['abnormal_images'] - round(0.5 * 71) / 71) < 1e-9
+
+
+def test_rare_class_image_is_the_least_crowded():
+    coco = make_coco()
+    coco['annotations'].append(dict(id=500, image_id=78, category_id=3, bbox=[0, 0, 2, 2], area=4, iscrowd=0))
+    for k in range(5):  # image 77 now holds 6 boxes, image 78 one: the rare class comes from 78
+        coco['annotations'].append(dict(id=600 + k, image_id=77, category_id=1, bbox=[0, 0, 2, 2], area=4,
+                                        iscrowd=0))
+    for seed in range(5):
+        assert 78 in select_labeled(coco, 5, seed=seed)
 
 
 def test_deterministic_and_seed_dependent():

@@ -4,13 +4,19 @@ File names follow mmdet's ``tools/misc/split_coco.py``: ``<name>.<fold>@<percent
 and ``<name>.<fold>@<percent>-unlabeled.json`` (percent written with ``:g``: ``10``,
 ``0.5``). The labelled image count is ``floor(percent / 100 * images)`` as in mmdet.
 
-Selection (deterministic for ``(seed, fold)``; images are ordered by id first):
+Selection (deterministic for ``(seed, fold)``; images are ordered by id first). Every class is
+labelled, and the labelled part holds the population's share of images with findings and of
+boxes, so neither the labelled nor the unlabelled part is richer in lesions than the data:
 
 1. classes rarest first (by images containing them): a random image containing the class
-   unless it has one already (error if the budget is smaller than the number of classes);
-2. classes rarest first again: top up to ``ceil(percent / 100 * images_with_class)``
-   while the budget lasts;
-3. fill the budget with random remaining images (negatives included).
+   unless it has one already, drawn among its images with the fewest boxes (error if the
+   budget is smaller than the number of classes);
+2. images with findings, in random order, until the labelled part holds
+   ``round(percent / 100 * images_with_findings)`` of them; an image whose boxes would take
+   the labelled box count past ``percent / 100 * boxes`` is passed over while others fit;
+3. images without findings fill the budget (then any image, when the normals run out).
+
+``split_semi`` reports both shares next to the population's (``stats[k]['shares']``).
 
 The unlabelled file lists the other images and, by default, no annotations (mmdet keeps
 them; ``keep_unlabeled_annotations=True`` does too).
@@ -25,9 +31,9 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from .common import atomic_write_json
+from ...utils.atomic_io import atomic_write_json
 
-__all__ = ['SplitError', 'select_labeled', 'split_semi', 'split_names', 'format_percent']
+__all__ = ['SplitError', 'label_shares', 'select_labeled', 'split_semi', 'split_names', 'format_percent']
 
 
 class SplitError(ValueError):
@@ -67,6 +73,7 @@ def select_labeled(coco: dict, percent: float, seed: int | Sequence[int] = 0) ->
         raise SplitError(f'{format_percent(percent)}% of {len(ids)} images is {budget} labelled image(s), '
                          f'fewer than the {len(order)} classes present; every class needs one')
     rng = np.random.default_rng(seed)
+    boxes_of = Counter(a['image_id'] for a in coco.get('annotations', []) if a['image_id'] in known)
     chosen: set = set()
     have: Counter = Counter()
 
@@ -74,21 +81,48 @@ def select_labeled(coco: dict, percent: float, seed: int | Sequence[int] = 0) ->
         chosen.add(i)
         have.update(classes_of[i])
 
-    for c in order:  # 1. one image per class
+    for c in order:  # 1. one image per class, among its least crowded images
         if have[c] == 0:
             cands = [i for i in images_of[c] if i not in chosen]
+            fewest = min(boxes_of[i] for i in cands)
+            cands = [i for i in cands if boxes_of[i] == fewest]
             take(cands[int(rng.integers(len(cands)))])
-    for c in order:  # 2. proportional top-up
-        need = math.ceil(percent / 100.0 * len(images_of[c]))
-        cands = [i for i in images_of[c] if i not in chosen]
-        for k in rng.permutation(len(cands)):
-            if have[c] >= need or len(chosen) >= budget:
-                break
-            take(cands[int(k)])
-    rest = [i for i in ids if i not in chosen]  # 3. random fill, negatives included
-    for k in rng.permutation(len(rest))[:max(0, budget - len(chosen))]:
-        take(rest[int(k)])
+    abnormal = [i for i in ids if classes_of[i]]
+    want_abnormal = min(budget, max(len([i for i in chosen if classes_of[i]]),
+                                    round(percent / 100.0 * len(abnormal))))
+    box_cap = percent / 100.0 * sum(boxes_of.values())
+    passed = []
+    for k in rng.permutation(len(abnormal)):  # 2. the population's share of abnormal images
+        i = abnormal[int(k)]
+        if sum(1 for j in chosen if classes_of[j]) >= want_abnormal:
+            break
+        if i in chosen:
+            continue
+        if sum(boxes_of[j] for j in chosen) + boxes_of[i] > box_cap:
+            passed.append(i)
+            continue
+        take(i)
+    for i in sorted(passed, key=lambda j: boxes_of[j]):  # only when the others ran out: lightest first
+        if sum(1 for j in chosen if classes_of[j]) >= want_abnormal:
+            break
+        take(i)
+    normal = [i for i in ids if not classes_of[i]]
+    rest = [normal[int(k)] for k in rng.permutation(len(normal))]
+    others = [i for i in ids if i not in chosen and classes_of[i]]
+    rest += [others[int(k)] for k in rng.permutation(len(others))]
+    for i in rest[:max(0, budget - len(chosen))]:  # 3. normals fill the budget
+        take(i)
     return sorted(chosen)
+
+
+def label_shares(coco: dict, image_ids: set) -> dict:
+    """Fraction of the images with findings and of the boxes that ``image_ids`` hold."""
+    boxes = Counter(a['image_id'] for a in coco.get('annotations', []))
+    abnormal = {i for i in boxes if boxes[i]}
+    n_boxes = sum(boxes.values())
+    return dict(abnormal_images=len(abnormal & image_ids) / max(1, len(abnormal)),
+                boxes=sum(boxes[i] for i in image_ids) / max(1, n_boxes),
+                images=len(image_ids) / max(1, len(coco['images'])))
 
 
 def _class_table(coco: dict, image_ids: set) -> dict:
@@ -128,9 +162,10 @@ def split_semi(ann_file: str,
             labeled = set(select_labeled(coco, percent, seed=seed_seq))
             lab_name, unl_name = split_names(name, fold, percent)
             table = _class_table(coco, labeled)
+            shares = label_shares(coco, labeled)
             info = dict(coco.get('info', {}), semi_split=dict(
                 source=os.path.basename(ann_file), fold=fold, percent=percent, seed=seed,
-                labeled_images=len(labeled), total_images=len(all_ids), classes=table))
+                labeled_images=len(labeled), total_images=len(all_ids), classes=table, shares=shares))
             base = {k: v for k, v in coco.items() if k not in ('images', 'annotations', 'info')}
             lab = dict(base, info=info, images=[im for im in coco['images'] if im['id'] in labeled],
                        annotations=[a for a in coco.get('annotations', []) if a['image_id'] in labeled])
@@ -141,10 +176,12 @@ def split_semi(ann_file: str,
             atomic_write_json(os.path.join(out_dir, lab_name), lab)
             atomic_write_json(os.path.join(out_dir, unl_name), unl)
             stats.append(dict(fold=fold, percent=percent, labeled=len(labeled),
-                              unlabeled=len(all_ids) - len(labeled), classes=table,
+                              unlabeled=len(all_ids) - len(labeled), classes=table, shares=shares,
                               files=(lab_name, unl_name)))
             if verbose:
-                print(f'{lab_name}: {len(labeled)} labelled / {len(all_ids) - len(labeled)} unlabelled images')
+                print(f'{lab_name}: {len(labeled)} labelled / {len(all_ids) - len(labeled)} unlabelled images; '
+                      f'labelled share of images {shares["images"]:.1%}, of images with findings '
+                      f'{shares["abnormal_images"]:.1%}, of boxes {shares["boxes"]:.1%}')
                 width = max([len(k) for k in table] + [5])
                 print(f'  {"class":<{width}}  images (of all)  boxes (of all)')
                 for cname, row in table.items():
