@@ -19,6 +19,8 @@ import numpy as np
 from mmengine.config import Config
 from torch import nn
 
+from ..datasets.dicom import is_dicom_file, read_dicom
+from ..utils.atomic_io import atomic_write_json
 from .detector import (dataset_meta_from_config, detector_config, detector_state_dict,
                        is_semi_state_dict, load_checkpoint_dict, load_config)
 
@@ -77,19 +79,6 @@ def init_xray_detector(config: Union[PathLike, Config],
     return model.to(device or default_device()).eval()
 
 
-def is_dicom_file(path: PathLike) -> bool:
-    """A DICOM suffix, or the ``DICM`` marker at byte 128 (files without a suffix)."""
-    from ..datasets.dicom import is_dicom_path
-    if is_dicom_path(str(path)):
-        return True
-    try:
-        with open(path, 'rb') as f:
-            f.seek(128)
-            return f.read(4) == b'DICM'
-    except OSError:
-        return False
-
-
 def read_image(path: PathLike) -> np.ndarray:
     """An input file as an HxWx3 uint8 BGR array (gray radiographs: three equal channels).
 
@@ -100,8 +89,7 @@ def read_image(path: PathLike) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise ImageReadError(f'{path}: no such file')
-    if is_dicom_file(path):
-        from ..datasets.dicom import read_dicom
+    if is_dicom_file(path, read_marker=True):
         try:
             img = read_dicom(str(path))
         except Exception as e:  # DicomReadError names the file already
@@ -166,7 +154,7 @@ def predict_file(model: nn.Module, path: PathLike, score_thr: float = 0.3,
     img = read_image(path)
     dets = predict_array(model, img, score_thr, pipeline)
     record = dict(file=str(path), width=int(img.shape[1]), height=int(img.shape[0]),
-                  dicom=is_dicom_file(path), score_thr=score_thr,
+                  dicom=is_dicom_file(path, read_marker=True), score_thr=score_thr,
                   num_detections=len(dets), detections=dets)
     return record, img
 
@@ -277,17 +265,11 @@ def run_inference(model: nn.Module,
             record['overlay'] = str(out_dir / 'vis' / f'{name}.png')
             mmcv.imwrite(draw_detections(img, record['detections'],
                                          model.dataset_meta.get('palette')), record['overlay'])
-        _write_json(record, record['json'])
+        atomic_write_json(record['json'], record, indent=2)
         results.append(record)
         log(f'{path}: {record["num_detections"]} boxes -> {record["json"]}')
     summary = dict(classes=list(model.dataset_meta['classes']), score_thr=score_thr,
                    branch=getattr(model, 'loaded_branch', None), results=results, errors=errors)
-    _write_json(summary, out_dir / 'results.json')
+    atomic_write_json(out_dir / 'results.json', summary, indent=2)
     return summary
 
-
-def _write_json(obj: object, path: PathLike) -> None:
-    import json
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(obj, indent=2) + '\n')

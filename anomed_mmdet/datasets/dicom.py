@@ -44,7 +44,7 @@ from typing import Any, BinaryIO, Literal, Optional
 
 import numpy as np
 
-__all__ = ['DicomReadError', 'read_dicom', 'DICOM_SUFFIXES', 'is_dicom_path', 'MAX_PIXELS']
+__all__ = ['DicomReadError', 'read_dicom', 'DICOM_SUFFIXES', 'is_dicom_file', 'MAX_PIXELS']
 
 #: Default bound on Rows x Columns x samples x frames: larger headers are rejected before
 #: decoding (a chest radiograph has ~3000 x 3000 pixels; a hostile header may claim 65535^2).
@@ -75,9 +75,23 @@ class DicomReadError(ValueError):
         super().__init__(f'{self.path}: {reason}')
 
 
-def is_dicom_path(path: str) -> bool:
-    """Whether ``path`` ends with a DICOM suffix (``.dcm``, ``.dicom``, ``.dic``)."""
-    return str(path).lower().endswith(DICOM_SUFFIXES)
+def _has_dicm_marker(head: bytes) -> bool:
+    """Whether the first bytes of a file hold the Part 10 ``DICM`` marker (at byte 128)."""
+    return head[128:132] == b'DICM'
+
+
+def is_dicom_file(path: Any, suffixes: tuple = DICOM_SUFFIXES, read_marker: bool = False) -> bool:
+    """Whether ``path`` is read as DICOM: it ends with one of ``suffixes`` (lower case) or,
+    with ``read_marker``, the file holds the ``DICM`` marker (files without a suffix)."""
+    if str(path).lower().endswith(tuple(suffixes)):
+        return True
+    if not read_marker:
+        return False
+    try:
+        with open(path, 'rb') as f:
+            return _has_dicm_marker(f.read(132))
+    except OSError:
+        return False
 
 
 def _check_decoder(path: str, ds: Any) -> None:
@@ -282,7 +296,7 @@ def _parse(path: str, data: bytes, max_pixels: int) -> Any:
 
 def _check_deflated_size(path: str, data: bytes, limit: int) -> None:
     """Refuse a deflated data set that inflates past ``limit`` bytes (pydicom inflates it whole)."""
-    if data[128:132] != b'DICM':
+    if not _has_dicm_marker(data):
         return
     # the file meta group (explicit VR little endian), read as pydicom does: while group 2
     pos, tsyntax = 132, None

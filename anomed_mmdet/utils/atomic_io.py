@@ -11,12 +11,13 @@ at any point leaves at most a stale ``.<name>.<pid>.<token>.partial`` file, whic
 ``backend_args=dict(backend='atomic_local')`` makes mmengine's ``save_checkpoint`` atomic.
 """
 import glob
+import json
 import os
 import os.path as osp
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator, Union
+from typing import IO, Any, Iterator, Union
 
 from mmengine.fileio import LocalBackend, register_backend
 
@@ -69,6 +70,13 @@ def atomic_write_bytes(data: bytes, path: Union[str, Path]) -> None:
 def atomic_write_text(text: str, path: Union[str, Path], encoding: str = 'utf-8') -> None:
     """:func:`atomic_write_bytes` for text."""
     atomic_write_bytes(text.encode(encoding), path)
+
+
+def atomic_write_json(path: Union[str, Path], obj: Any, **dump_kwargs: Any) -> None:
+    """Write ``obj`` as json to ``path``: complete or not at all (an error midway leaves any
+    previous ``path`` untouched and no temporary file). ``dump_kwargs`` go to ``json.dump``."""
+    with atomic_open(path, 'w') as f:
+        json.dump(obj, f, **dump_kwargs)
 
 
 def remove_stale_partials(folder: str) -> int:

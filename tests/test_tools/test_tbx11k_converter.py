@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from anomed_mmdet.datasets.converters import common
+from anomed_mmdet.utils import atomic_io
 from anomed_mmdet.datasets.converters.common import StrictModeError
 from anomed_mmdet.datasets.converters.tbx11k import convert_tbx11k
 from tests.conftest import REPO
@@ -93,7 +93,7 @@ def test_convert_and_report(tbx, tmp_path):
     boxes = [(s['image'], s['row'], s['reason']) for s in rep['skips'] if s['kind'] == 'box']
     tb4 = {r: why for im, r, why in boxes if im == 'tb/tb4.png'}
     assert tb4[1].startswith('inverted box') and tb4[3].startswith('box outside the image')
-    assert tb4[4].startswith('missing or non-numeric') and tb4[5] == "unknown object name 'Tuberculosis'"
+    assert tb4[4].startswith('missing coordinates') and tb4[5] == "unknown object name 'Tuberculosis'"
     assert any(im == 'tb/tb1.png' and why.startswith('uncertain class') for im, _, why in boxes)
     notes = [n['reason'] for n in rep['notes']]
     assert any(n.startswith('box clipped') for n in notes)
@@ -127,7 +127,7 @@ def test_strict_and_atomic(tbx, tmp_path, monkeypatch):
         f.write('{"images": [')
         raise OSError('disk full')
 
-    monkeypatch.setattr(common.json, 'dump', broken_dump)
+    monkeypatch.setattr(atomic_io.json, 'dump', broken_dump)
     with pytest.raises(OSError, match='disk full'):
         convert_tbx11k(str(tbx), str(out), ['TBX11K_val'], verbose=False)
     assert (out / 'TBX11K_val.json').read_bytes() == before

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from anomed_mmdet.datasets.converters import common, vindr
+from anomed_mmdet.utils import atomic_io
 from anomed_mmdet.datasets.converters.common import StrictModeError
 from anomed_mmdet.datasets.dicom import read_dicom
 from anomed_mmdet.datasets.dicom_writer import write_dicom
@@ -202,7 +203,7 @@ def test_json_written_atomically(vindr_root, tmp_path, monkeypatch):
         f.write('{"images": [')
         raise RuntimeError('disk full')
 
-    monkeypatch.setattr(common.json, 'dump', broken_dump)
+    monkeypatch.setattr(atomic_io.json, 'dump', broken_dump)
     with pytest.raises(RuntimeError, match='disk full'):
         run(vindr_root, out, fusion='none')
     assert path.read_bytes() == before

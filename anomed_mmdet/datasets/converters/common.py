@@ -1,27 +1,108 @@
-"""What the converters share: atomic writes, PNG headers, resizing, the skip report."""
+"""What the converters share: box checks, COCO records, PNG headers and writes, resizing,
+the worker pool and the skip report."""
 from __future__ import annotations
 
-import json
+import math
+import multiprocessing
 from collections import Counter
-from typing import Any, Optional
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from ...utils.atomic_io import atomic_open, atomic_write_bytes
+from ...utils.atomic_io import atomic_write_bytes, atomic_write_json
 from ..data_checks import png_header
 
-__all__ = ['atomic_write_json', 'write_png_atomic', 'png_info', 'resize_long_side',
+__all__ = ['write_png_atomic', 'png_info', 'resize_long_side', 'target_size',
+           'validate_box', 'coco_image', 'coco_annotation', 'coco_categories', 'run_parallel',
            'ConversionReport', 'StrictModeError']
+
+Box = tuple[float, float, float, float]
+
 
 class StrictModeError(RuntimeError):
     """Raised by ``--strict`` conversions that recorded a skip."""
 
 
-def atomic_write_json(path: str, obj: Any, **dump_kwargs: Any) -> None:
-    """Write ``obj`` as json to ``path``: complete or not at all (an error midway leaves any
-    previous ``path`` untouched and no temporary file)."""
-    with atomic_open(path, 'w') as f:
-        json.dump(obj, f, **dump_kwargs)
+def validate_box(coords: Sequence, size: Optional[tuple[int, int]] = None,
+                 clip_tolerance: float = 0.02, name: str = '') -> tuple[Optional[Box], str]:
+    """Check one ``[x_min, y_min, x_max, y_max]`` box given as text or numbers.
+
+    Args:
+        coords: the four coordinates (``None`` or blank text for a missing one).
+        size: ``(width, height)`` of the image; ``None`` skips the placement check.
+        clip_tolerance: a box beyond the image by at most this share of its long side is
+            clipped to the image; by more, rejected.
+        name: the box's class name, for the message on missing coordinates.
+
+    Returns:
+        ``(box, '')`` for a valid box, ``(clipped box, note)`` for a box clipped to the image,
+        ``(None, reason)`` for a rejected one (missing / non-numeric / non-finite, inverted,
+        empty, beyond the image).
+    """
+    try:
+        box = tuple(float(c) for c in coords)
+    except (TypeError, ValueError):
+        box = None
+    if box is None or len(box) != 4 or not all(math.isfinite(v) for v in box):
+        kind = 'missing' if any(c is None or not str(c).strip() for c in coords) else 'non-numeric'
+        return None, f'{kind} coordinates' + (f' for {name}' if name else '') + f': {list(coords)}'
+    x1, y1, x2, y2 = box
+    if x1 > x2 or y1 > y2:
+        return None, f'inverted box (x_min > x_max or y_min > y_max): {list(box)}'
+    if x1 == x2 or y1 == y2:
+        return None, f'empty box (zero width or height): {list(box)}'
+    if size is None:
+        return box, ''
+    w, h = size
+    over = max(-x1, -y1, x2 - w, y2 - h, 0.0)
+    if over == 0:
+        return box, ''
+    limit = clip_tolerance * max(w, h)
+    clipped = (max(x1, 0.0), max(y1, 0.0), min(x2, float(w)), min(y2, float(h)))
+    if over > limit or clipped[2] <= clipped[0] or clipped[3] <= clipped[1]:
+        return None, (f'box outside the image ({w}x{h}) by {over:.1f} px > tolerance {limit:.1f}: '
+                      f'{list(box)}')
+    return clipped, f'box clipped to the image ({w}x{h}), overshoot {over:.1f} px'
+
+
+def coco_image(img_id: int, file_name: str, width: int, height: int, **extra: Any) -> dict:
+    """A COCO image record; ``extra`` keys (e.g. the source id) follow the standard ones."""
+    return dict(id=img_id, file_name=file_name, width=width, height=height, **extra)
+
+
+def coco_annotation(ann_id: int, image_id: int, category_id: int,
+                    xywh: Sequence[float], **extra: Any) -> dict:
+    """A COCO box record from ``[x, y, w, h]`` in pixels: values rounded to 0.01,
+    ``area = w * h`` of the given (unrounded) size, ``iscrowd=0``."""
+    x, y, w, h = xywh
+    return dict(id=ann_id, image_id=image_id, category_id=category_id,
+                bbox=[round(x, 2), round(y, 2), round(w, 2), round(h, 2)],
+                area=round(w * h, 2), iscrowd=0, **extra)
+
+
+def coco_categories(names: Sequence[str], supercategory: str) -> list[dict]:
+    """COCO category records, ids from 1 in the order of ``names``."""
+    return [dict(id=k + 1, name=n, supercategory=supercategory) for k, n in enumerate(names)]
+
+
+def run_parallel(func: Callable, tasks: list, workers: int) -> list:
+    """``func`` over ``tasks`` with mmengine's progress bar: in a process pool when
+    ``workers > 1`` (results in completion order), else in this process (in order)."""
+    from mmengine.utils import track_parallel_progress, track_progress
+
+    if workers <= 1 or len(tasks) <= 1:
+        return track_progress(func, tasks) if tasks else []
+    import cv2
+
+    chunk = max(1, min(16, len(tasks) // (workers * 8)))
+    # A forked child must not touch OpenCV's thread pool inherited from the parent (it
+    # hangs in pthread_cond_destroy): stop the pool here, one thread per worker process.
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        return track_parallel_progress(func, tasks, workers, chunksize=chunk, keep_order=False)
+    finally:
+        cv2.setNumThreads(threads)
 
 
 def write_png_atomic(path: str, img: np.ndarray) -> None:

@@ -22,12 +22,13 @@ Decisions (also in docs/datasets.md):
 from __future__ import annotations
 
 import glob
-import math
 import os
 import xml.etree.ElementTree as ET
 from typing import Optional, Sequence
 
-from .common import ConversionReport, StrictModeError, atomic_write_json, png_info
+from ...utils.atomic_io import atomic_write_json
+from .common import (ConversionReport, StrictModeError, coco_annotation, coco_categories, coco_image,
+                     png_info, validate_box)
 
 __all__ = ['TBX_CLASSES', 'UNCERTAIN_NAME', 'parse_voc_xml', 'image_size', 'convert_tbx11k']
 
@@ -75,27 +76,6 @@ def parse_voc_xml(path: str) -> tuple[Optional[tuple[int, int]], list[tuple[int,
     return size, objects
 
 
-def _box(coords: list, w: int, h: int, tol: float) -> tuple[Optional[list], str]:
-    """Validated ``[x1, y1, x2, y2]`` (maybe clipped) and a reason/note text."""
-    try:
-        x1, y1, x2, y2 = (float(c) for c in coords)
-    except (TypeError, ValueError):
-        return None, f'missing or non-numeric coordinates {coords}'
-    if not all(math.isfinite(v) for v in (x1, y1, x2, y2)):
-        return None, f'non-numeric coordinates {coords}'
-    if x1 > x2 or y1 > y2:
-        return None, f'inverted box (xmin > xmax or ymin > ymax): {[x1, y1, x2, y2]}'
-    if x1 == x2 or y1 == y2:
-        return None, f'empty box (zero width or height): {[x1, y1, x2, y2]}'
-    over = max(-x1, -y1, x2 - w, y2 - h, 0.0)
-    if over == 0:
-        return [x1, y1, x2, y2], ''
-    c = [max(x1, 0.0), max(y1, 0.0), min(x2, float(w)), min(y2, float(h))]
-    if over > tol * max(w, h) or c[2] <= c[0] or c[3] <= c[1]:
-        return None, f'box outside the image ({w}x{h}) by {over:.1f} px: {[x1, y1, x2, y2]}'
-    return c, f'box clipped to the image ({w}x{h}), overshoot {over:.1f} px'
-
-
 def _find_xml(xml_root: str, rel: str) -> str:
     """``xml/<group>/<stem>.xml`` if it exists, else ``xml/<stem>.xml`` (TBX11K's layout)."""
     nested = os.path.join(xml_root, os.path.splitext(rel)[0] + '.xml')
@@ -104,11 +84,11 @@ def _find_xml(xml_root: str, rel: str) -> str:
     return os.path.join(xml_root, os.path.splitext(os.path.basename(rel))[0] + '.xml')
 
 
-def _convert_list(root: str, list_path: str, label_of: dict, tol: float,
-                  report: ConversionReport) -> dict:
-    img_root, xml_root = os.path.join(root, 'imgs'), os.path.join(root, 'annotations', 'xml')
+def _list_entries(list_path: str, report: ConversionReport) -> list[tuple[int, str]]:
+    """Phase 1: ``(line number, image path relative to imgs/)`` of a list, first occurrences
+    only; lines that are not UTF-8 and repeated lines are skipped."""
     lname = os.path.basename(list_path)
-    images, annotations, seen = [], [], {}
+    entries, seen = [], {}
     with open(list_path, 'rb') as f:
         lines = f.read().splitlines()
     for line_no, raw in enumerate(lines, 1):
@@ -125,71 +105,101 @@ def _convert_list(root: str, list_path: str, label_of: dict, tol: float,
             report.skip('image', f'duplicate of line {seen[rel]}', file=lname, row=line_no, image=rel)
             continue
         seen[rel] = line_no
-        path = os.path.join(img_root, rel)
-        group = rel.split('/')[0]
-        if not os.path.isfile(path):
-            report.skip('image', 'image file missing', file=lname, row=line_no, image=rel)
-            continue
-        size = image_size(path)
-        if size is None:
-            report.skip('image', 'unreadable image header', file=lname, row=line_no, image=rel)
-            continue
-        w, h = size
-        xml_path = _find_xml(xml_root, rel)
-        xml_name = os.path.relpath(xml_path, root)
-        objects: list = []
-        if os.path.isfile(xml_path):
-            try:
-                xml_size, objects = parse_voc_xml(xml_path)
-            except (ET.ParseError, LookupError, ValueError) as exc:  # LookupError / ValueError: an
-                # unknown or multi-byte encoding in the XML declaration ('bogus', 'utf-32')
-                report.skip('image', f'bad XML ({exc})', file=xml_name, image=rel, list=lname, row=line_no)
+        entries.append((line_no, rel))
+    return entries
+
+
+def _read_objects(root: str, rel: str, size: tuple[int, int], where: dict,
+                  report: ConversionReport) -> tuple[Optional[list], str]:
+    """The XML objects of one image (``[]`` without XML for a negative or test image) and the
+    XML's name, or ``None`` when the image is skipped (bad XML, TB image without XML, boxes
+    on a non-TB image)."""
+    xml_path = _find_xml(os.path.join(root, 'annotations', 'xml'), rel)
+    xml_name = os.path.relpath(xml_path, root)
+    group = rel.split('/')[0]
+    objects: list = []
+    if os.path.isfile(xml_path):
+        try:
+            xml_size, objects = parse_voc_xml(xml_path)
+        except (ET.ParseError, LookupError, ValueError) as exc:  # LookupError / ValueError: an
+            # unknown or multi-byte encoding in the XML declaration ('bogus', 'utf-32')
+            report.skip('image', f'bad XML ({exc})', file=xml_name, image=rel, **where)
+            return None, xml_name
+        if xml_size and xml_size != size:
+            report.note(f'XML size {xml_size[0]}x{xml_size[1]} differs from the image '
+                        f'{size[0]}x{size[1]}; boxes checked against the image', file=xml_name, image=rel)
+    elif group not in NEGATIVE_GROUPS + UNLABELED_GROUPS:
+        report.skip('image', 'no XML annotation for a TB image', file=where['list'],
+                    row=where['row'], image=rel)
+        return None, xml_name
+    if group in NEGATIVE_GROUPS and objects:
+        report.skip('image', f'{len(objects)} box(es) in the XML of a {group}/ (non-TB) image',
+                    file=xml_name, image=rel, **where)
+        return None, xml_name
+    return objects, xml_name
+
+
+def _check_objects(objects: list, size: tuple[int, int], label_of: dict, tol: float,
+                   report: ConversionReport, xml_name: str, rel: str) -> list:
+    """The ``(category id, box)`` of the usable objects; the others are reported."""
+    boxes = []
+    for k, name, coords in objects:
+        if name == UNCERTAIN_NAME and name not in label_of:
+            why = f'uncertain class {UNCERTAIN_NAME} skipped (see --uncertain)'
+        elif name not in label_of:
+            why = f'unknown object name {name!r}'
+        else:
+            box, why = validate_box(coords, size, tol)
+            if box is not None:
+                if why:
+                    report.note(why, file=xml_name, row=k + 1, image=rel)
+                boxes.append((label_of[name], box))
                 continue
-            if xml_size and xml_size != (w, h):
-                report.note(f'XML size {xml_size[0]}x{xml_size[1]} differs from the image {w}x{h}; '
-                            'boxes checked against the image', file=xml_name, image=rel)
-        elif group not in NEGATIVE_GROUPS + UNLABELED_GROUPS:
-            report.skip('image', 'no XML annotation for a TB image', file=lname, row=line_no, image=rel)
+        report.skip('box', why, file=xml_name, row=k + 1, image=rel)
+    return boxes
+
+
+def _convert_image(root: str, line_no: int, rel: str, lname: str, label_of: dict, tol: float,
+                   report: ConversionReport) -> Optional[tuple[tuple[int, int], list]]:
+    """Phase 2: one list entry's ``(size, boxes)``, or ``None`` when it is skipped."""
+    path = os.path.join(root, 'imgs', rel)
+    if not os.path.isfile(path):
+        report.skip('image', 'image file missing', file=lname, row=line_no, image=rel)
+        return None
+    size = image_size(path)
+    if size is None:
+        report.skip('image', 'unreadable image header', file=lname, row=line_no, image=rel)
+        return None
+    where = dict(list=lname, row=line_no)
+    objects, xml_name = _read_objects(root, rel, size, where, report)
+    if objects is None:
+        return None
+    boxes = _check_objects(objects, size, label_of, tol, report, xml_name, rel)
+    if objects and not boxes:
+        report.skip('image', f'all {len(objects)} box(es) skipped; not a trustworthy negative',
+                    file=xml_name, image=rel, **where)
+        return None
+    return size, boxes
+
+
+def _convert_list(root: str, list_path: str, label_of: dict, tol: float,
+                  report: ConversionReport) -> dict:
+    """One list file -> COCO dict: list entries, then each image, then the records."""
+    lname = os.path.basename(list_path)
+    images, annotations = [], []
+    for line_no, rel in _list_entries(list_path, report):
+        converted = _convert_image(root, line_no, rel, lname, label_of, tol, report)
+        if converted is None:
             continue
-        if group in NEGATIVE_GROUPS and objects:
-            report.skip('image', f'{len(objects)} box(es) in the XML of a {group}/ (non-TB) image',
-                        file=xml_name, image=rel, list=lname, row=line_no)
-            continue
-        boxes, bad = [], 0
-        for k, name, coords in objects:
-            if name == UNCERTAIN_NAME and name not in label_of:
-                report.skip('box', f'uncertain class {UNCERTAIN_NAME} skipped (see --uncertain)',
-                            file=xml_name, row=k + 1, image=rel)
-                bad += 1
-                continue
-            if name not in label_of:
-                report.skip('box', f'unknown object name {name!r}', file=xml_name, row=k + 1, image=rel)
-                bad += 1
-                continue
-            box, why = _box(coords, w, h, tol)
-            if box is None:
-                report.skip('box', why, file=xml_name, row=k + 1, image=rel)
-                bad += 1
-                continue
-            if why:
-                report.note(why, file=xml_name, row=k + 1, image=rel)
-            boxes.append((label_of[name], box))
-        if objects and not boxes:
-            report.skip('image', f'all {bad} box(es) skipped; not a trustworthy negative',
-                        file=xml_name, image=rel, list=lname, row=line_no)
-            continue
-        img_id = len(images) + 1
-        images.append(dict(id=img_id, file_name=rel, width=w, height=h, group=group))
+        (w, h), boxes = converted
+        images.append(coco_image(len(images) + 1, rel, w, h, group=rel.split('/')[0]))
         for cat, (x1, y1, x2, y2) in boxes:
-            bw, bh = x2 - x1, y2 - y1
-            annotations.append(dict(id=len(annotations) + 1, image_id=img_id, category_id=cat,
-                                    bbox=[round(x1, 2), round(y1, 2), round(bw, 2), round(bh, 2)],
-                                    area=round(bw * bh, 2), iscrowd=0))
+            annotations.append(coco_annotation(len(annotations) + 1, len(images), cat,
+                                               (x1, y1, x2 - x1, y2 - y1)))
     return dict(info=dict(description=f'TBX11K {lname} converted by anomed_mmdet',
                           image_root='imgs/'),
                 images=images, annotations=annotations,
-                categories=[dict(id=i + 1, name=c, supercategory='tuberculosis')
-                            for i, c in enumerate(TBX_CLASSES)])
+                categories=coco_categories(TBX_CLASSES, 'tuberculosis'))
 
 
 def convert_tbx11k(root: str,

@@ -24,8 +24,6 @@ Decisions (also in docs/datasets.md):
 from __future__ import annotations
 
 import glob
-import math
-import multiprocessing
 import os
 import time
 from collections import defaultdict
@@ -35,8 +33,10 @@ from typing import Iterable, Optional, Sequence
 import numpy as np
 
 from ..dicom import DicomReadError, read_dicom
-from .common import (ConversionReport, StrictModeError, atomic_write_json, png_info,
-                     resize_long_side, target_size, write_png_atomic)
+from ...utils.atomic_io import atomic_write_json
+from .common import (ConversionReport, StrictModeError, coco_annotation, coco_categories, coco_image,
+                     png_info, resize_long_side, run_parallel, target_size, validate_box,
+                     write_png_atomic)
 
 __all__ = ['VINDR_LOCAL_LABELS', 'PRESETS', 'NO_FINDING', 'VinDrRow', 'parse_vindr_csv',
            'fuse_boxes', 'convert_vindr', 'convert_image', 'find_dicoms']
@@ -85,13 +85,8 @@ def _canonical(names: Iterable[str]) -> dict[str, str]:
     return {n.strip().lower(): n for n in names}
 
 
-def parse_vindr_csv(csv_path: str, classes: Sequence[str], report: ConversionReport,
-                    ) -> dict[str, ImageRows]:
-    """Validate the rows of a VinDr CSV; return the kept rows per image id.
-
-    Every left-out row is recorded in ``report`` with its line number; rows of known but
-    unselected classes are counted in ``report.filtered``.
-    """
+def _read_csv(csv_path: str):
+    """The CSV as a frame of strings, with its columns checked."""
     import pandas as pd
 
     try:
@@ -103,62 +98,70 @@ def parse_vindr_csv(csv_path: str, classes: Sequence[str], report: ConversionRep
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if missing:
         raise ValueError(f'{csv_path}: missing column(s) {missing}; found {list(df.columns)}')
-    selected = _canonical(classes)
-    known = _canonical((*VINDR_LOCAL_LABELS, *classes, NO_FINDING))
-    label_of = {c: i for i, c in enumerate(classes)}
-    images: dict[str, ImageRows] = {}
-    seen: dict[tuple, int] = {}
-    fname = os.path.basename(csv_path)
+    return df
+
+
+class _RowChecker:
+    """Checks the rows of one CSV in order; keeps the per-image entries and the rows seen."""
+
+    def __init__(self, csv_path: str, classes: Sequence[str], report: ConversionReport) -> None:
+        self.selected = _canonical(classes)
+        self.known = _canonical((*VINDR_LOCAL_LABELS, *classes, NO_FINDING))
+        self.label_of = {c: i for i, c in enumerate(classes)}
+        self.report = report
+        self.fname = os.path.basename(csv_path)
+        self.images: dict[str, ImageRows] = {}
+        self.seen: dict[tuple, int] = {}
+
+    def _skip(self, reason: str, line: int, image_id: str, entry: Optional[ImageRows]) -> None:
+        """Report a left-out row; ``entry`` (an image's rows) counts it as a bad finding row."""
+        self.report.skip('row', reason, file=self.fname, row=line, image_id=image_id)
+        if entry is not None:
+            entry.bad_rows += 1
+
+    def _is_duplicate(self, key: tuple, line: int, image_id: str) -> bool:
+        if key in self.seen:
+            self._skip(f'duplicate of row {self.seen[key]}', line, image_id, None)
+            return True
+        self.seen[key] = line
+        return False
+
+    def check(self, line: int, image_id: str, rad_id: str, cls: str, coords: list) -> None:
+        """Record one CSV row: kept, filtered (unselected class) or skipped (reported)."""
+        if not image_id:
+            self.report.skip('row', 'missing image_id', file=self.fname, row=line)
+            return
+        entry = self.images.setdefault(image_id, ImageRows(first_line=line))
+        name = self.known.get(cls.lower())
+        if name is None:
+            return self._skip(f'unknown class name {cls!r}', line, image_id, entry)
+        if name == NO_FINDING:
+            self._is_duplicate((image_id, rad_id, name, tuple(c.strip() for c in coords)), line, image_id)
+            return
+        if name.lower() not in self.selected:
+            self.report.filtered[name] += 1
+            return
+        box, why = validate_box(coords, name=name)
+        if box is None:
+            return self._skip(why, line, image_id, entry)
+        if not self._is_duplicate((image_id, rad_id, name, box), line, image_id):
+            entry.rows.append(VinDrRow(line, rad_id, self.label_of[self.selected[name.lower()]], box))
+
+
+def parse_vindr_csv(csv_path: str, classes: Sequence[str], report: ConversionReport,
+                    ) -> dict[str, ImageRows]:
+    """Validate the rows of a VinDr CSV; return the kept rows per image id.
+
+    Every left-out row is recorded in ``report`` with its line number; rows of known but
+    unselected classes are counted in ``report.filtered``.
+    """
+    df = _read_csv(csv_path)
+    checker = _RowChecker(csv_path, classes, report)
     rad = df['rad_id'] if 'rad_id' in df.columns else [''] * len(df)
     cols = zip(df['image_id'], rad, df['class_name'], df['x_min'], df['y_min'], df['x_max'], df['y_max'])
     for i, (image_id, rad_id, cls, *coords) in enumerate(cols):
-        line = i + 2
-        image_id, rad_id, cls = image_id.strip(), str(rad_id).strip(), cls.strip()
-        if not image_id:
-            report.skip('row', 'missing image_id', file=fname, row=line)
-            continue
-        entry = images.setdefault(image_id, ImageRows(first_line=line))
-        name = known.get(cls.lower())
-        if name is None:
-            report.skip('row', f'unknown class name {cls!r}', file=fname, row=line, image_id=image_id)
-            entry.bad_rows += 1
-            continue
-        key = (image_id, rad_id, name, tuple(c.strip() for c in coords))
-        if name == NO_FINDING:
-            if key in seen:
-                report.skip('row', f'duplicate of row {seen[key]}', file=fname, row=line, image_id=image_id)
-            seen.setdefault(key, line)
-            continue
-        if name.lower() not in selected:
-            report.filtered[name] += 1
-            continue
-        try:
-            box = tuple(float(c) for c in coords)
-        except ValueError:
-            box = None
-        if box is None or not all(math.isfinite(v) for v in box):
-            what = 'missing' if any(not c.strip() for c in coords) else 'non-numeric'
-            report.skip('row', f'{what} coordinates for {name}', file=fname, row=line, image_id=image_id)
-            entry.bad_rows += 1
-            continue
-        x1, y1, x2, y2 = box
-        if x1 > x2 or y1 > y2:
-            report.skip('row', f'inverted box (x_min > x_max or y_min > y_max): {list(box)}',
-                        file=fname, row=line, image_id=image_id)
-            entry.bad_rows += 1
-            continue
-        if x1 == x2 or y1 == y2:
-            report.skip('row', f'empty box (zero width or height): {list(box)}', file=fname, row=line,
-                        image_id=image_id)
-            entry.bad_rows += 1
-            continue
-        key = (image_id, rad_id, name, box)
-        if key in seen:
-            report.skip('row', f'duplicate of row {seen[key]}', file=fname, row=line, image_id=image_id)
-            continue
-        seen[key] = line
-        entry.rows.append(VinDrRow(line, rad_id, label_of[selected[name.lower()]], box))
-    return images
+        checker.check(i + 2, image_id.strip(), str(rad_id).strip(), cls.strip(), coords)
+    return checker.images
 
 
 def fuse_boxes(rows: Sequence[VinDrRow], width: int, height: int, iou_thr: float,
@@ -234,43 +237,109 @@ def convert_image(task: tuple) -> dict:
                 error=None)
 
 
-def run_tasks(tasks: list, workers: int, desc: str) -> list[dict]:
-    """Run :func:`convert_image` over ``tasks`` (a Pool when ``workers > 1``) with tqdm."""
-    from tqdm import tqdm
-
-    if workers <= 1 or len(tasks) <= 1:
-        return [convert_image(t) for t in tqdm(tasks, desc=desc, unit='img')]
-    import cv2
-
-    chunk = max(1, min(16, len(tasks) // (workers * 8)))
-    # A forked child must not touch OpenCV's thread pool inherited from the parent (it
-    # hangs in pthread_cond_destroy): stop the pool here, one thread per worker process.
-    threads = cv2.getNumThreads()
-    cv2.setNumThreads(1)
-    try:
-        with multiprocessing.Pool(workers) as pool:
-            return list(tqdm(pool.imap_unordered(convert_image, tasks, chunksize=chunk),
-                             total=len(tasks), desc=desc, unit='img'))
-    finally:
-        cv2.setNumThreads(threads)
-
-
 def _place_box(row: VinDrRow, w: int, h: int, tol: float, report: ConversionReport, fname: str,
                image_id: str) -> Optional[VinDrRow]:
     """Clip a small overshoot (note) or reject a box beyond the image (skip)."""
-    x1, y1, x2, y2 = row.box
-    over = max(-x1, -y1, x2 - w, y2 - h, 0.0)
-    if over == 0:
-        return row
-    limit = tol * max(w, h)
-    cx1, cy1, cx2, cy2 = max(x1, 0.0), max(y1, 0.0), min(x2, float(w)), min(y2, float(h))
-    if over > limit or cx2 <= cx1 or cy2 <= cy1:
-        report.skip('row', f'box outside the image ({w}x{h}) by {over:.1f} px > tolerance {limit:.1f}: '
-                    f'{list(row.box)}', file=fname, row=row.line, image_id=image_id)
+    box, why = validate_box(row.box, (w, h), tol)
+    if box is None:
+        report.skip('row', why, file=fname, row=row.line, image_id=image_id)
         return None
-    report.note(f'box clipped to the image ({w}x{h}), overshoot {over:.1f} px', file=fname,
-                row=row.line, image_id=image_id)
-    return VinDrRow(row.line, row.rad_id, row.label, (cx1, cy1, cx2, cy2))
+    if why:
+        report.note(why, file=fname, row=row.line, image_id=image_id)
+    return VinDrRow(row.line, row.rad_id, row.label, box)
+
+
+@dataclass
+class _Conversion:
+    """One split's settings, report and paths, shared by the phases of :func:`convert_vindr`."""
+
+    split: str
+    out_dir: str
+    csv_path: Optional[str]
+    classes: Sequence[str]
+    fusion: str
+    wbf_iou: float
+    max_size: Optional[int]
+    clip_tolerance: float
+    strict: bool
+    report: ConversionReport
+    report_path: str
+
+    @property
+    def csv_name(self) -> str:
+        return os.path.basename(self.csv_path) if self.csv_path else ''
+
+    def fail_if_strict(self, stage: str) -> None:
+        """With ``strict``, write the report and raise if anything was skipped so far."""
+        if self.strict and self.report.skips:
+            self.report.write(self.report_path, stage=stage, strict_failure=True)
+            raise StrictModeError(f'--strict: {len(self.report.skips)} skip(s) at {stage}; '
+                                  f'see {self.report_path}')
+
+
+def _collect(conv: _Conversion, image_dir: str) -> tuple[dict, Optional[dict], list]:
+    """Phase 1: the DICOMs, the checked CSV rows and the image ids found in both."""
+    dicoms = find_dicoms(image_dir)
+    if not dicoms:
+        raise FileNotFoundError(f'no *.dicom / *.dcm files in {image_dir}')
+    if not conv.csv_path:
+        return dicoms, None, list(dicoms)
+    rows = parse_vindr_csv(conv.csv_path, conv.classes, conv.report)
+    for image_id, entry in rows.items():
+        if image_id not in dicoms:
+            conv.report.skip('image', 'image file missing (in CSV, not in the image folder)',
+                             file=conv.csv_name, row=entry.first_line, image_id=image_id)
+    for image_id in dicoms:
+        if image_id not in rows:
+            conv.report.skip('image', 'no annotation rows in the CSV (neither findings nor '
+                             '"No finding")', file=dicoms[image_id], image_id=image_id)
+    return dicoms, rows, [i for i in dicoms if i in rows]
+
+
+def _image_boxes(conv: _Conversion, image_id: str, entry: ImageRows, res: dict,
+                 dcm_path: str) -> Optional[list]:
+    """The ``(label, box, rad_id)`` of one converted image in original pixels (fused or per
+    reader), or ``None`` when its finding rows were all invalid (the image is skipped)."""
+    ow, oh = res['orig']
+    kept = [r for r in (_place_box(r, ow, oh, conv.clip_tolerance, conv.report, conv.csv_name,
+                                   image_id) for r in entry.rows) if r is not None]
+    bad = entry.bad_rows + len(entry.rows) - len(kept)
+    if bad and not kept:
+        conv.report.skip('image', f'all {bad} finding row(s) invalid; not a trustworthy negative',
+                         file=dcm_path, row=entry.first_line, image_id=image_id)
+        return None
+    if conv.fusion == 'wbf':
+        return [(lab, box, None) for lab, box in fuse_boxes(kept, ow, oh, conv.wbf_iou)]
+    return [(r.label, r.box, r.rad_id) for r in kept]
+
+
+def _to_coco(conv: _Conversion, ids: list, dicoms: dict, rows: Optional[dict],
+             results: list) -> dict:
+    """Phase 3: the COCO dict of the converted images, boxes scaled to the PNG size."""
+    by_id = {r['image_id']: r for r in results}
+    images, annotations = [], []
+    for image_id in ids:
+        res = by_id[image_id]
+        if res['error']:
+            conv.report.skip('image', res['error'], file=dicoms[image_id], image_id=image_id)
+            continue
+        entry = rows[image_id] if rows is not None else ImageRows(0)
+        boxes = _image_boxes(conv, image_id, entry, res, dicoms[image_id])
+        if boxes is None:
+            continue
+        (ow, oh), (w, h) = res['orig'], res['size']
+        images.append(coco_image(len(images) + 1, f'{conv.split}/{image_id}.png', w, h,
+                                 orig_width=ow, orig_height=oh, vindr_id=image_id))
+        sx, sy = w / ow, h / oh
+        for lab, (x1, y1, x2, y2), rad_id in boxes:
+            extra = {} if rad_id is None else dict(rad_id=rad_id)
+            annotations.append(coco_annotation(
+                len(annotations) + 1, len(images), lab + 1,
+                (x1 * sx, y1 * sy, (x2 - x1) * sx, (y2 - y1) * sy), **extra))
+    info = dict(description=f'VinDr-CXR {conv.split} converted by anomed_mmdet', fusion=conv.fusion,
+                wbf_iou=conv.wbf_iou if conv.fusion == 'wbf' else None, max_size=conv.max_size)
+    return dict(info=info, images=images, annotations=annotations,
+                categories=coco_categories(conv.classes, 'finding'))
 
 
 def convert_vindr(root: str,
@@ -293,9 +362,11 @@ def convert_vindr(root: str,
                   verbose: bool = True) -> dict:
     """Convert one VinDr-CXR split; return the summary (also in the report file).
 
-    ``csv_path=None`` converts the images without annotations (e.g. the Kaggle test
-    split). ``strict=True`` raises :class:`StrictModeError` at the first stage with a skip
-    (CSV rows before decoding, then images), after writing the report, and writes no json.
+    Three phases: collect (DICOMs and checked CSV rows), per image (DICOM -> PNG in a worker
+    pool), COCO (boxes placed, fused and scaled to the PNGs). ``csv_path=None`` converts the
+    images without annotations (e.g. the Kaggle test split). ``strict=True`` raises
+    :class:`StrictModeError` at the first phase with a skip (CSV rows before decoding, then
+    images), after writing the report, and writes no json.
     """
     if fusion not in ('wbf', 'none'):
         raise ValueError(f"fusion must be 'wbf' or 'none', not {fusion!r}")
@@ -303,94 +374,43 @@ def convert_vindr(root: str,
         raise ValueError(f'classes must be a non-empty list without repeats: {list(classes)}')
     image_dir = image_dir or os.path.join(root, split)
     out_json = out_json or os.path.join(out_dir, 'annotations', f'{split}.json')
-    report_path = os.path.join(out_dir, f'conversion_report_{split}.json')
     report = ConversionReport(dataset='VinDr-CXR', split=split, image_dir=image_dir, csv=csv_path,
                               classes=list(classes), fusion=fusion, wbf_iou=wbf_iou,
                               max_size=max_size, png_bits=16 if png16 else 8, voi=voi,
                               clip_tolerance=clip_tolerance)
-    log = print if verbose else (lambda *a, **k: None)
-    csv_name = os.path.basename(csv_path) if csv_path else ''
+    conv = _Conversion(split, out_dir, csv_path, classes, fusion, wbf_iou, max_size, clip_tolerance,
+                       strict, report, os.path.join(out_dir, f'conversion_report_{split}.json'))
 
-    def fail_if_strict(stage: str) -> None:
-        if strict and report.skips:
-            report.write(report_path, stage=stage, strict_failure=True)
-            raise StrictModeError(f'--strict: {len(report.skips)} skip(s) at {stage}; '
-                                  f'see {report_path}')
-
-    dicoms = find_dicoms(image_dir)
-    if not dicoms:
-        raise FileNotFoundError(f'no *.dicom / *.dcm files in {image_dir}')
-    rows = parse_vindr_csv(csv_path, classes, report) if csv_path else None
-    ids = list(dicoms)
-    if rows is not None:
-        for image_id, entry in rows.items():
-            if image_id not in dicoms:
-                report.skip('image', 'image file missing (in CSV, not in the image folder)',
-                            file=csv_name, row=entry.first_line, image_id=image_id)
-        for image_id in dicoms:
-            if image_id not in rows:
-                report.skip('image', 'no annotation rows in the CSV (neither findings nor '
-                            '"No finding")', file=dicoms[image_id], image_id=image_id)
-        ids = [i for i in dicoms if i in rows]
-    fail_if_strict('CSV validation')
-
+    dicoms, rows, ids = _collect(conv, image_dir)
+    conv.fail_if_strict('CSV validation')
     png_dir = os.path.join(out_dir, 'images', split)
     tasks = [(i, dicoms[i], os.path.join(png_dir, f'{i}.png'), max_size, png16, voi, overwrite)
              for i in ids]
     t0 = time.perf_counter()
-    results = run_tasks(tasks, workers, desc=f'VinDr {split}')
+    results = run_parallel(convert_image, tasks, workers)
     elapsed = time.perf_counter() - t0
-    by_id = {r['image_id']: r for r in results}
-
-    images, annotations = [], []
-    for image_id in ids:
-        res = by_id[image_id]
-        if res['error']:
-            report.skip('image', res['error'], file=dicoms[image_id], image_id=image_id)
-            continue
-        (ow, oh), (w, h) = res['orig'], res['size']
-        entry = rows[image_id] if rows is not None else ImageRows(0)
-        kept = [r for r in (_place_box(r, ow, oh, clip_tolerance, report, csv_name, image_id)
-                            for r in entry.rows) if r is not None]
-        bad = entry.bad_rows + len(entry.rows) - len(kept)
-        if bad and not kept:
-            report.skip('image', f'all {bad} finding row(s) invalid; not a trustworthy negative',
-                        file=dicoms[image_id], row=entry.first_line, image_id=image_id)
-            continue
-        if fusion == 'wbf':
-            boxes = [(lab, box, None) for lab, box in fuse_boxes(kept, ow, oh, wbf_iou)]
-        else:
-            boxes = [(r.label, r.box, r.rad_id) for r in kept]
-        img_id = len(images) + 1
-        images.append(dict(id=img_id, file_name=f'{split}/{image_id}.png', width=w, height=h,
-                           orig_width=ow, orig_height=oh, vindr_id=image_id))
-        sx, sy = w / ow, h / oh
-        for lab, (x1, y1, x2, y2), rad_id in boxes:
-            bw, bh = (x2 - x1) * sx, (y2 - y1) * sy
-            ann = dict(id=len(annotations) + 1, image_id=img_id, category_id=lab + 1,
-                       bbox=[round(x1 * sx, 2), round(y1 * sy, 2), round(bw, 2), round(bh, 2)],
-                       area=round(bw * bh, 2), iscrowd=0)
-            if rad_id is not None:
-                ann['rad_id'] = rad_id
-            annotations.append(ann)
-    fail_if_strict('image conversion')
-
-    coco = dict(info=dict(description=f'VinDr-CXR {split} converted by anomed_mmdet', fusion=fusion,
-                          wbf_iou=wbf_iou if fusion == 'wbf' else None, max_size=max_size),
-                images=images, annotations=annotations,
-                categories=[dict(id=k + 1, name=c, supercategory='finding') for k, c in enumerate(classes)])
+    coco = _to_coco(conv, ids, dicoms, rows, results)
+    conv.fail_if_strict('image conversion')
     atomic_write_json(out_json, coco)
+    return _finish(conv, coco, results, elapsed, out_json, verbose)
+
+
+def _finish(conv: _Conversion, coco: dict, results: list, elapsed: float, out_json: str,
+            verbose: bool) -> dict:
+    """Write the report; print and return the summary."""
+    images, annotations = coco['images'], coco['annotations']
     decoded = sum(1 for r in results if r.get('decoded'))
     summary = dict(images=len(images), negatives=len(images) - len({a['image_id'] for a in annotations}),
-                   annotations=len(annotations), skipped=len(report.skips), decoded=decoded,
+                   annotations=len(annotations), skipped=len(conv.report.skips), decoded=decoded,
                    reused_png=len(results) - decoded, seconds=round(elapsed, 3),
                    images_per_s=round(len(results) / elapsed, 2) if elapsed > 0 else None,
-                   json=out_json, report=report_path)
-    report.write(report_path, **summary)
-    log(f'{split}: {summary["images"]} images ({summary["negatives"]} negative), '
-        f'{summary["annotations"]} boxes -> {out_json}')
-    for line in report.summary_lines():
-        log('  ' + line)
-    log(f'  {len(results)} images in {elapsed:.1f} s = {summary["images_per_s"]} images/s '
-        f'({decoded} decoded, {summary["reused_png"]} PNGs reused); report: {report_path}')
+                   json=out_json, report=conv.report_path)
+    conv.report.write(conv.report_path, **summary)
+    if verbose:
+        print(f'{conv.split}: {summary["images"]} images ({summary["negatives"]} negative), '
+              f'{summary["annotations"]} boxes -> {out_json}')
+        for line in conv.report.summary_lines():
+            print('  ' + line)
+        print(f'  {len(results)} images in {elapsed:.1f} s = {summary["images_per_s"]} images/s '
+              f'({decoded} decoded, {summary["reused_png"]} PNGs reused); report: {conv.report_path}')
     return summary

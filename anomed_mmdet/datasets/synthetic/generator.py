@@ -11,7 +11,6 @@ Layout written under ``out_dir``::
 The same ``seed`` gives byte-identical files whatever the number of workers: each image draws
 from its own random stream ``(seed, index)``.
 """
-import json
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -22,7 +21,8 @@ from typing import Dict, List, Optional, Sequence
 import cv2
 import numpy as np
 
-from ...utils.atomic_io import atomic_write_text
+from ...utils.atomic_io import atomic_write_json
+from ..converters.common import coco_annotation, coco_categories, coco_image
 from .render import render_image
 
 CLASSES = ('nodule', 'calcification', 'mass', 'pleural_effusion', 'cardiomegaly')
@@ -155,20 +155,15 @@ def _render_one(args):
 def _coco(cfg: SynthCXRConfig, ids: List[int], boxes: Dict[int, list], with_anns: bool) -> dict:
     images, anns = [], []
     for i in ids:
-        images.append(dict(id=i, file_name=f'{i:06d}.png', width=cfg.image_size, height=cfg.image_size))
+        images.append(coco_image(i, f'{i:06d}.png', cfg.image_size, cfg.image_size))
         if not with_anns:
             continue
         for name, (x1, y1, x2, y2) in boxes[i]:
-            w, h = round(x2 - x1, 2), round(y2 - y1, 2)
-            anns.append(dict(id=len(anns) + 1, image_id=i, category_id=CLASSES.index(name) + 1,
-                             bbox=[round(x1, 2), round(y1, 2), w, h], area=round(w * h, 2), iscrowd=0))
+            anns.append(coco_annotation(len(anns) + 1, i, CLASSES.index(name) + 1,
+                                        (x1, y1, round(x2 - x1, 2), round(y2 - y1, 2))))
     return dict(info=dict(description='AnoMed-MMDet synthetic chest X-rays', generator=asdict(cfg)),
                 licenses=[], images=images, annotations=anns,
-                categories=[dict(id=k + 1, name=c, supercategory='lesion') for k, c in enumerate(CLASSES)])
-
-
-def _write_json_atomic(path: Path, obj: dict) -> None:
-    atomic_write_text(json.dumps(obj), path)
+                categories=coco_categories(CLASSES, 'lesion'))
 
 
 def generate_dataset(out_dir: str, cfg: Optional[SynthCXRConfig] = None, workers: int = 1,
@@ -196,7 +191,7 @@ def generate_dataset(out_dir: str, cfg: Optional[SynthCXRConfig] = None, workers
         for i, b in map(_render_one, jobs):
             boxes[i] = b
     for name, ids in splits.items():
-        _write_json_atomic(ann_dir / f'{name}.json', _coco(cfg, ids, boxes, name != 'train_unlabeled'))
+        atomic_write_json(ann_dir / f'{name}.json', _coco(cfg, ids, boxes, name != 'train_unlabeled'))
     per_class = {c: sum(n == c for b in boxes.values() for n, _ in b) for c in CLASSES}
     return dict(out_dir=str(out), seconds=time.perf_counter() - t0,
                 splits={k: len(v) for k, v in splits.items()},

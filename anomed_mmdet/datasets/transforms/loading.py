@@ -9,7 +9,7 @@ import numpy as np
 from mmcv.transforms import LoadImageFromFile
 from mmdet.registry import TRANSFORMS
 
-from ..dicom import DICOM_SUFFIXES, DicomReadError, read_dicom
+from ..dicom import DICOM_SUFFIXES, DicomReadError, is_dicom_file, read_dicom
 
 
 @TRANSFORMS.register_module()
@@ -66,7 +66,7 @@ class LoadDicomFromFile(LoadImageFromFile):
 
     def is_dicom(self, path: str) -> bool:
         """Whether ``path`` is read as DICOM."""
-        return str(path).lower().endswith(self.dicom_suffixes)
+        return is_dicom_file(path, self.dicom_suffixes)
 
     def _read(self, filename: str) -> tuple[np.ndarray, dict]:
         dtype = np.uint8 if self.bit_depth == 8 else np.uint16
