@@ -9,6 +9,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
+from anomed_mmdet.testing import write_dicom
 from tests.conftest import REPO
 
 SEMI_CFG = REPO / 'configs/anomed/anomed_faster-rcnn_r18-slim_sib-fa_cpu-1k_synth-cxr.py'
@@ -57,24 +58,9 @@ def write_png(path: Path, img: np.ndarray) -> Path:
 
 
 def write_dicom16(path: Path, img8: np.ndarray) -> Path:
-    """A MONOCHROME2, 16-bit stored (12 bits used) DICOM made with pydicom from an 8-bit image."""
-    from pydicom.dataset import FileDataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
-
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = FileDataset(str(path), {}, file_meta=meta, preamble=b'\0' * 128)
-    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
-    ds.Modality, ds.PatientID = 'DX', 'TEST'
-    ds.Rows, ds.Columns = img8.shape
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, 'MONOCHROME2'
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
-    ds.PixelData = (img8.astype(np.uint16) * 16).tobytes()  # 0..4080
+    """A MONOCHROME2, 16-bit stored (12 bits used) DICOM from an 8-bit image (values 0..4080)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    ds.save_as(str(path), enforce_file_format=True)
-    return path
+    return Path(write_dicom(path, img8.astype(np.uint16) * 16))
 
 
 def load_tool(path: Path) -> ModuleType:

@@ -5,7 +5,7 @@ from mmengine.config import Config
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from anomed_mmdet.utils.cli import add_common_args, load_config
+from anomed_mmdet.utils.cli import add_common_args, config_from_args
 from anomed_mmdet.utils.resume import CheckpointError, resolve_resume_checkpoint
 
 
@@ -24,7 +24,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def build_config(args: argparse.Namespace) -> Config:
-    cfg = load_config(args)
+    cfg = config_from_args(args)
     if args.amp:
         skipping = cfg.optim_wrapper.get('type') == 'SkipNonFiniteOptimWrapper'
         cfg.optim_wrapper.type = 'SkipNonFiniteAmpOptimWrapper' if skipping else 'AmpOptimWrapper'

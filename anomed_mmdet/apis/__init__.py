@@ -1,5 +1,5 @@
 """Inference and checkpoint conversion: plain detectors from teacher-student models."""
-from .detector import (detector_config, detector_state_dict, extract_detector, inference_config,
+from .semi_to_plain import (detector_config, detector_state_dict, extract_detector, inference_config,
                        is_semi_config, is_semi_state_dict, load_checkpoint_dict)
 from .inference import (ImageReadError, collect_inputs, draw_detections, init_xray_detector,
                         predict_array, predict_file, read_image, run_inference)

@@ -21,7 +21,7 @@ from torch import nn
 
 from ..datasets.dicom import is_dicom_file, read_dicom
 from ..utils.atomic_io import atomic_write_json
-from .detector import (dataset_meta_from_config, detector_config, detector_state_dict,
+from .semi_to_plain import (dataset_meta_from_config, detector_config, detector_state_dict,
                        is_semi_state_dict, load_checkpoint_dict, load_config)
 
 #: File endings read from a folder (lower case); single files are read whatever their ending.

@@ -6,56 +6,12 @@ from typing import List, Optional
 
 from mmcv.transforms import LoadImageFromFile
 from mmdet.datasets import CocoDataset
-from mmdet.registry import DATASETS, TRANSFORMS
+from mmdet.registry import DATASETS
 from mmengine.fileio import get_local_path
 from mmengine.logging import print_log
 
-from .data_checks import IMAGE_LEVELS, BadDataError, Report, _int, check_coco, load_coco_json
-
-ON_BAD_DATA = ('error', 'skip')
-
-
-def _check_choice(name: str, value: str, choices) -> None:
-    if value not in choices:
-        raise ValueError(f'{name} must be one of {choices}, got {value!r}')
-
-
-@TRANSFORMS.register_module()
-class CheckedLoadImageFromFile(LoadImageFromFile):
-    """``LoadImageFromFile`` whose failures name the file, or skip it.
-
-    Args:
-        on_bad_data: ``'error'`` raises :class:`BadDataError` naming the file and the reason;
-            ``'skip'`` logs a warning with the file and a running count, and returns ``None``,
-            on which mmengine's ``BaseDataset`` draws another sample (training only: a test
-            set cannot drop an image, it raises).
-        **kwargs: ``LoadImageFromFile`` arguments.
-    """
-
-    def __init__(self, on_bad_data: str = 'error', **kwargs) -> None:
-        _check_choice('on_bad_data', on_bad_data, ON_BAD_DATA)
-        kwargs.setdefault('ignore_empty', False)
-        super().__init__(**kwargs)
-        self.on_bad_data = on_bad_data
-        self.num_skipped = 0
-
-    def transform(self, results: dict) -> Optional[dict]:
-        try:
-            out = super().transform(results)
-            reason = None if out is not None else 'it could not be read'
-        except Exception as e:  # noqa: BLE001 - read or decode failure of this one file
-            out, reason = None, f'{type(e).__name__}: {e}'
-        if reason is None:
-            return out
-        path = results.get('img_path')
-        if self.on_bad_data == 'error':
-            raise BadDataError(f'cannot load image {path} ({reason}); tools/misc/check_dataset.py '
-                               "lists every such file, on_bad_data='skip' trains without it")
-        self.num_skipped += 1
-        print_log(f'skipping image {path} ({reason}); {self.num_skipped} image(s) skipped by this '
-                  'loader process so far', logger='current', level=logging.WARNING)
-        return None
-
+from .data_checks import (IMAGE_LEVELS, ON_BAD_DATA, BadDataError, Report, _int, check_choice,
+                          check_coco, load_coco_json)
 
 def checked_pipeline(pipeline: list, on_bad_data: str) -> list:
     """``pipeline`` with each ``LoadImageFromFile`` config replaced by ``CheckedLoadImageFromFile``."""
@@ -98,8 +54,8 @@ class CheckedCocoDataset(CocoDataset):
     """
 
     def __init__(self, *args, on_bad_data: str = 'error', check_images: str = 'header', **kwargs) -> None:
-        _check_choice('on_bad_data', on_bad_data, ON_BAD_DATA)
-        _check_choice('check_images', check_images, IMAGE_LEVELS)
+        check_choice('on_bad_data', on_bad_data, ON_BAD_DATA)
+        check_choice('check_images', check_images, IMAGE_LEVELS)
         self.on_bad_data = on_bad_data
         self.check_images = check_images
         self.data_report: Optional[Report] = None

@@ -39,10 +39,17 @@ BOX_TOLERANCE = 1.0  # px a box may leave the image (rounding in exported annota
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
 JPEG_MAGIC = b'\xff\xd8\xff'
 IMAGE_LEVELS = ('none', 'exists', 'header', 'decode')
+ON_BAD_DATA = ('error', 'skip')
 
 
 class BadDataError(ValueError):
     """A data set whose annotation file or images are not usable as they are."""
+
+
+def check_choice(name: str, value: str, choices) -> None:
+    """Raise ``ValueError`` naming ``name`` when ``value`` is not one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f'{name} must be one of {choices}, got {value!r}')
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ def add_common_args(parser: ArgumentParser) -> None:
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
-def load_config(args: Namespace) -> Config:
+def config_from_args(args: Namespace) -> Config:
     """Load ``args.config`` and apply the common flags as mmdet's tools do."""
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     cfg = Config.fromfile(args.config)

@@ -118,7 +118,7 @@ def _dicom_seeds(tmp: Path) -> Dict[str, bytes]:
     from pydicom.uid import (DeflatedExplicitVRLittleEndian, ImplicitVRLittleEndian, JPEGBaseline8Bit,
                              JPEGLSLossless, RLELossless)
 
-    from anomed_mmdet.datasets.dicom_writer import write_dicom
+    from anomed_mmdet.testing import write_dicom
     tmp.mkdir(parents=True, exist_ok=True)
     px = ramp(16, 24)
     seeds: Dict[str, str] = {
@@ -293,7 +293,7 @@ class VinDr(Target):
 
     @staticmethod
     def _dicoms(d: Path) -> Dict[str, bytes]:
-        from anomed_mmdet.datasets.dicom_writer import write_dicom
+        from anomed_mmdet.testing import write_dicom
         return {
             'img_a': Path(write_dicom(d / 'a.dcm', ramp(64, 64), photometric='MONOCHROME1',
                                       window=(2048, 2048))).read_bytes(),

@@ -13,7 +13,7 @@ import pytest
 
 from anomed_mmdet.datasets.data_checks import BadDataError, check_coco, load_coco_json
 from anomed_mmdet.datasets.dicom import DicomReadError, read_dicom
-from anomed_mmdet.datasets.dicom_writer import write_dicom
+from anomed_mmdet.testing import write_dicom
 from tests.fuzz import mutators as M
 from tests.fuzz.targets import REPO, coco_seed, dicom_seeds, load_tool, png_bytes, ramp, voc
 

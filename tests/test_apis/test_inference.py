@@ -7,7 +7,7 @@ import torch
 from anomed_mmdet.apis import (ImageReadError, collect_inputs, detector_config,
                                detector_state_dict, init_xray_detector, predict_array,
                                predict_file, read_image)
-from anomed_mmdet.apis.detector import load_checkpoint_dict, load_config
+from anomed_mmdet.apis.semi_to_plain import load_checkpoint_dict, load_config
 from tests.inference_helpers import (CLASSES, PLAIN_CFG, SEMI_CFG, build_model, gray_image,
                                      save_checkpoint, semi_checkpoint, write_dicom16, write_png)
 

@@ -4,7 +4,7 @@ from mmdet.registry import DATASETS
 from mmengine.registry import init_default_scope
 
 import anomed_mmdet  # noqa: F401
-from anomed_mmdet.datasets.checked_coco import CheckedLoadImageFromFile
+from anomed_mmdet.datasets.transforms import CheckedLoadImageFromFile
 from anomed_mmdet.datasets.data_checks import BadDataError, check_image_file
 from tests.test_datasets.bad_data import make_set
 from tests.tiny import mmlogger_messages

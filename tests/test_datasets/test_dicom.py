@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from anomed_mmdet.datasets.dicom import DicomReadError, read_dicom
-from anomed_mmdet.datasets.dicom_writer import write_dicom
+from anomed_mmdet.testing import write_dicom
 
 RAMP12 = (np.arange(64 * 64).reshape(64, 64) % 4096).astype(np.uint16)  # 0..4095, all values
 

@@ -11,7 +11,7 @@ from anomed_mmdet.datasets.converters import common, vindr
 from anomed_mmdet.utils import atomic_io
 from anomed_mmdet.datasets.converters.common import StrictModeError
 from anomed_mmdet.datasets.dicom import read_dicom
-from anomed_mmdet.datasets.dicom_writer import write_dicom
+from anomed_mmdet.testing import write_dicom
 from tests.conftest import REPO
 
 HEADER = 'image_id,class_name,class_id,rad_id,x_min,y_min,x_max,y_max'  # Kaggle column order

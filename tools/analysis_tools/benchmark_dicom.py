@@ -18,7 +18,7 @@ import numpy as np
 
 
 def make_dicoms(folder: str, n: int, size: int, seed: int = 0) -> list:
-    from anomed_mmdet.datasets.dicom_writer import write_dicom
+    from anomed_mmdet.testing import write_dicom
 
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size

@@ -1,4 +1,4 @@
 """Data pipeline transforms (registered in mmdet's ``TRANSFORMS``)."""
-from .loading import LoadDicomFromFile
+from .loading import CheckedLoadImageFromFile, LoadDicomFromFile
 
-__all__ = ['LoadDicomFromFile']
+__all__ = ['CheckedLoadImageFromFile', 'LoadDicomFromFile']

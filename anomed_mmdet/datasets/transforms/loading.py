@@ -1,15 +1,56 @@
-"""``LoadDicomFromFile``: mmcv's ``LoadImageFromFile`` that also reads DICOM files."""
+"""Loading transforms: ``CheckedLoadImageFromFile`` (failures name the file, or skip it) and
+``LoadDicomFromFile`` (mmcv's ``LoadImageFromFile`` that also reads DICOM files)."""
 from __future__ import annotations
 
 import io
+import logging
 from typing import Optional, Sequence
 
 import mmengine.fileio as fileio
 import numpy as np
 from mmcv.transforms import LoadImageFromFile
 from mmdet.registry import TRANSFORMS
+from mmengine.logging import print_log
 
+from ..data_checks import ON_BAD_DATA, BadDataError, check_choice
 from ..dicom import DICOM_SUFFIXES, DicomReadError, is_dicom_file, read_dicom
+
+
+@TRANSFORMS.register_module()
+class CheckedLoadImageFromFile(LoadImageFromFile):
+    """``LoadImageFromFile`` whose failures name the file, or skip it.
+
+    Args:
+        on_bad_data: ``'error'`` raises :class:`BadDataError` naming the file and the reason;
+            ``'skip'`` logs a warning with the file and a running count, and returns ``None``,
+            on which mmengine's ``BaseDataset`` draws another sample (training only: a test
+            set cannot drop an image, it raises).
+        **kwargs: ``LoadImageFromFile`` arguments.
+    """
+
+    def __init__(self, on_bad_data: str = 'error', **kwargs) -> None:
+        check_choice('on_bad_data', on_bad_data, ON_BAD_DATA)
+        kwargs.setdefault('ignore_empty', False)
+        super().__init__(**kwargs)
+        self.on_bad_data = on_bad_data
+        self.num_skipped = 0
+
+    def transform(self, results: dict) -> Optional[dict]:
+        try:
+            out = super().transform(results)
+            reason = None if out is not None else 'it could not be read'
+        except Exception as e:  # noqa: BLE001 - read or decode failure of this one file
+            out, reason = None, f'{type(e).__name__}: {e}'
+        if reason is None:
+            return out
+        path = results.get('img_path')
+        if self.on_bad_data == 'error':
+            raise BadDataError(f'cannot load image {path} ({reason}); tools/misc/check_dataset.py '
+                               "lists every such file, on_bad_data='skip' trains without it")
+        self.num_skipped += 1
+        print_log(f'skipping image {path} ({reason}); {self.num_skipped} image(s) skipped by this '
+                  'loader process so far', logger='current', level=logging.WARNING)
+        return None
 
 
 @TRANSFORMS.register_module()

@@ -7,7 +7,7 @@ from mmengine.registry import init_default_scope
 
 import anomed_mmdet  # noqa: F401  (registers the transform)
 from anomed_mmdet.datasets.dicom import DicomReadError, read_dicom
-from anomed_mmdet.datasets.dicom_writer import write_dicom
+from anomed_mmdet.testing import write_dicom
 from anomed_mmdet.datasets.transforms import LoadDicomFromFile
 from mmdet.registry import TRANSFORMS
 

@@ -1,4 +1,4 @@
-"""Write small uncompressed DICOM radiographs (tests, benchmarks, synthetic data).
+"""Write small uncompressed DICOM radiographs (tests, fuzzing, the DICOM benchmark).
 
 Not a general DICOM writer: one grayscale frame, Explicit VR Little Endian, with the
 attributes :func:`~anomed_mmdet.datasets.dicom.read_dicom` looks at.
@@ -50,13 +50,25 @@ def write_dicom(path: str | os.PathLike,
     Returns:
         The path written.
     """
+    ds = _new_dataset(os.fspath(path), transfer_syntax)
+    pixels = np.asarray(pixels)
+    _set_image_pixel_module(ds, pixels.shape[-2:], photometric, bits_stored, signed, num_frames)
+    _set_voi_module(ds, rescale, window, voi_lut)
+    if pixel_spacing is not None:
+        ds.PixelSpacing = [f'{v:g}' for v in pixel_spacing]
+    for key, value in (extra or {}).items():
+        setattr(ds, key, value)
+    if with_pixels:
+        _set_pixel_data(ds, pixels, signed, encapsulated, num_frames)
+    ds.save_as(ds.filename, enforce_file_format=True)
+    return ds.filename
+
+
+def _new_dataset(path: str, transfer_syntax: Optional[str]):
+    """A Secondary Capture DX data set with fresh UIDs and a Part 10 preamble."""
     from pydicom.dataset import FileDataset, FileMetaDataset
-    from pydicom.encaps import encapsulate
-    from pydicom.sequence import Sequence as DicomSequence
-    from pydicom.dataset import Dataset
     from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
 
-    path = os.fspath(path)
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
     meta.MediaStorageSOPInstanceUID = generate_uid()
@@ -66,8 +78,12 @@ def write_dicom(path: str | os.PathLike,
     ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
     ds.Modality = 'DX'
     ds.PatientID = 'anon'
-    pixels = np.asarray(pixels)
-    ds.Rows, ds.Columns = int(pixels.shape[-2]), int(pixels.shape[-1])
+    return ds
+
+
+def _set_image_pixel_module(ds, shape: tuple, photometric: str, bits_stored: int, signed: bool,
+                            num_frames: int) -> None:
+    ds.Rows, ds.Columns = int(shape[0]), int(shape[1])
     if num_frames > 1:
         ds.NumberOfFrames = num_frames
     ds.SamplesPerPixel = 1
@@ -76,6 +92,13 @@ def write_dicom(path: str | os.PathLike,
     ds.BitsStored = bits_stored
     ds.HighBit = bits_stored - 1
     ds.PixelRepresentation = 1 if signed else 0
+
+
+def _set_voi_module(ds, rescale, window, voi_lut) -> None:
+    """Rescale slope / intercept, window and VOI LUT Sequence, each when given."""
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence as DicomSequence
+
     if rescale is not None:
         ds.RescaleSlope, ds.RescaleIntercept = (f'{v:g}' for v in rescale)
     if window is not None:
@@ -87,16 +110,15 @@ def write_dicom(path: str | os.PathLike,
         item.LUTData = [int(v) for v in values]
         item['LUTData'].VR = 'US'
         ds.VOILUTSequence = DicomSequence([item])
-    if pixel_spacing is not None:
-        ds.PixelSpacing = [f'{v:g}' for v in pixel_spacing]
-    for key, value in (extra or {}).items():
-        setattr(ds, key, value)
-    if with_pixels:
-        if encapsulated is not None:
-            ds.PixelData = encapsulate([encapsulated] * num_frames)
-            ds['PixelData'].VR = 'OB'
-        else:
-            ds.PixelData = pixels.astype('<i2' if signed else '<u2').tobytes()
-            ds['PixelData'].VR = 'OW'
-    ds.save_as(path, enforce_file_format=True)
-    return path
+
+
+def _set_pixel_data(ds, pixels: np.ndarray, signed: bool, encapsulated: Optional[bytes],
+                    num_frames: int) -> None:
+    from pydicom.encaps import encapsulate
+
+    if encapsulated is not None:
+        ds.PixelData = encapsulate([encapsulated] * num_frames)
+        ds['PixelData'].VR = 'OB'
+    else:
+        ds.PixelData = pixels.astype('<i2' if signed else '<u2').tobytes()
+        ds['PixelData'].VR = 'OW'
