@@ -232,9 +232,25 @@ def check_coco(data: dict, ann_file: str, img_dir: str = '', image_level: str = 
     if image_level not in IMAGE_LEVELS:
         raise ValueError(f'image_level must be one of {IMAGE_LEVELS}, got {image_level!r}')
     report = Report(ann_file)
-    add = report.problems.append
+    images = _check_image_entries(data['images'], report)
+    categories = _check_categories(data['categories'], report)
+    report.num_images = len(images)
+    anns_per_image = _check_annotations(data.get('annotations', []), images, categories, report)
+    items = images.items()
+    if progress is not None:
+        items = progress(items, total=len(images))
+    for img_id, img in items:
+        if anns_per_image[img_id] == 0:
+            report.num_negatives += 1
+        _check_image(img_id, img, img_dir, image_level, report)
+    return report
+
+
+def _check_image_entries(entries: list, report: Report) -> Dict[int, dict]:
+    """The image entries by id; entries without a usable id, and repeated ids, are problems."""
+    ann_file, add = report.ann_file, report.problems.append
     images: Dict[int, dict] = {}
-    for i, img in enumerate(data['images']):
+    for i, img in enumerate(entries):
         img_id = img.get('id') if isinstance(img, dict) else None
         if not isinstance(img, dict) or not _int(img_id):
             add(Problem('bad_image_entry', ann_file, f'images[{i}]',
@@ -247,8 +263,13 @@ def check_coco(data: dict, ann_file: str, img_dir: str = '', image_level: str = 
                         skippable=False))
             continue
         images[img_id] = img
+    return images
+
+
+def _check_categories(entries: list, report: Report) -> set:
+    """The category ids; entries mmdet cannot index are problems."""
     categories, cat_names = set(), set()
-    for i, cat in enumerate(data['categories']):
+    for i, cat in enumerate(entries):
         # mmdet maps class names to category ids: an entry it cannot index, or a repeated
         # name (two ids for one class: the second gets the next class's label) is fatal
         cid, name = (cat.get('id'), cat.get('name')) if isinstance(cat, dict) else (None, None)
@@ -256,16 +277,22 @@ def check_coco(data: dict, ann_file: str, img_dir: str = '', image_level: str = 
                else f'id {cid} appears twice' if cid in categories
                else f'name {name!r} appears twice' if name in cat_names else None)
         if why:
-            add(Problem('bad_category', ann_file, f'categories[{i}]', why, skippable=False))
+            report.problems.append(Problem('bad_category', report.ann_file, f'categories[{i}]', why,
+                                           skippable=False))
         if _int(cid):
             categories.add(cid)
         if isinstance(name, str):
             cat_names.add(name)
-    report.num_images = len(images)
+    return categories
 
+
+def _check_annotations(entries: list, images: Dict[int, dict], categories: set,
+                       report: Report) -> Counter:
+    """Problems of the annotations; returns the number of annotations per image id."""
+    ann_file, add = report.ann_file, report.problems.append
     anns_per_image: Counter = Counter()
     seen_ann_ids = set()
-    for i, ann in enumerate(data.get('annotations', [])):
+    for i, ann in enumerate(entries):
         if not isinstance(ann, dict):
             add(Problem('bad_annotation', ann_file, f'annotations[{i}]', 'not a dict', skippable=False))
             continue
@@ -288,21 +315,19 @@ def check_coco(data: dict, ann_file: str, img_dir: str = '', image_level: str = 
                                          f'(ids {sorted(categories)})')
         if found is not None:
             add(Problem(found[0], ann_file, entry, found[1], image_id=img_id))
+    return anns_per_image
 
-    items = images.items()
-    if progress is not None:
-        items = progress(items, total=len(images))
-    for img_id, img in items:
-        if anns_per_image[img_id] == 0:
-            report.num_negatives += 1
-        entry = f'image id {img_id} ({img.get("file_name")!s:.200})'
-        w, h, name = img.get('width'), img.get('height'), img.get('file_name')
-        if not isinstance(name, str) or not name or not (_int(w) and _int(h) and w > 0 and h > 0):
-            add(Problem('bad_image_entry', ann_file, entry,
-                        f'needs a file_name and positive integer width / height, got {name!r}, {w!r}, {h!r}',
-                        image_id=img_id))
-            continue
-        found = check_image_file(osp.join(img_dir, name), w, h, image_level)
-        if found is not None:
-            add(Problem(found[0], ann_file, entry, found[1], image_id=img_id))
-    return report
+
+def _check_image(img_id: int, img: dict, img_dir: str, image_level: str, report: Report) -> None:
+    """Problems of one image entry and its file."""
+    entry = f'image id {img_id} ({img.get("file_name")!s:.200})'
+    w, h, name = img.get('width'), img.get('height'), img.get('file_name')
+    if not isinstance(name, str) or not name or not (_int(w) and _int(h) and w > 0 and h > 0):
+        report.problems.append(Problem(
+            'bad_image_entry', report.ann_file, entry,
+            f'needs a file_name and positive integer width / height, got {name!r}, {w!r}, {h!r}',
+            image_id=img_id))
+        return
+    found = check_image_file(osp.join(img_dir, name), w, h, image_level)
+    if found is not None:
+        report.problems.append(Problem(found[0], report.ann_file, entry, found[1], image_id=img_id))

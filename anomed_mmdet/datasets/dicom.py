@@ -354,14 +354,8 @@ def _spacing(ds: Any) -> Optional[tuple]:
     return values if len(values) == 2 and all(np.isfinite(values)) else None
 
 
-def _decode(path: str, ds: Any, voi: VoiMode, out_dtype: np.dtype, frame: Optional[int],
-            return_meta: bool, max_pixels: int) -> np.ndarray | tuple[np.ndarray, dict]:
-    if 'PixelData' not in ds:
-        raise DicomReadError(path, 'no pixel data (PixelData tag missing; '
-                             'a file cut short before its pixels reads the same)')
-    photometric = str(ds.get('PhotometricInterpretation', 'MONOCHROME2')).upper()
-    if photometric not in ('MONOCHROME1', 'MONOCHROME2', 'RGB') and not photometric.startswith('YBR'):
-        raise DicomReadError(path, f'unsupported photometric interpretation {photometric}')
+def _frame_count(path: str, ds: Any, frame: Optional[int]) -> int:
+    """``NumberOfFrames`` (1 when absent or unreadable); ``frame`` must pick one of several."""
     try:
         num_frames = int(ds.get('NumberOfFrames', 1) or 1)
     except (TypeError, ValueError):
@@ -371,10 +365,13 @@ def _decode(path: str, ds: Any, voi: VoiMode, out_dtype: np.dtype, frame: Option
                              'pass frame=<index> to take one')
     if frame is not None and not 0 <= frame < num_frames:
         raise DicomReadError(path, f'frame {frame} out of range (file has {num_frames})')
-    _check_size(path, ds, num_frames, max_pixels)
-    _check_decoder(path, ds)
+    return num_frames
+
+
+def _pixel_array(path: str, ds: Any) -> np.ndarray:
+    """pydicom's decoded pixels; a decoding failure is a :class:`DicomReadError`."""
     try:
-        arr = ds.pixel_array
+        return ds.pixel_array
     except MemoryError:
         raise
     except Exception as exc:  # short pixel data, broken codestream, ...
@@ -383,22 +380,42 @@ def _decode(path: str, ds: Any, voi: VoiMode, out_dtype: np.dtype, frame: Option
         if tsyntax is not None and tsyntax.is_compressed:
             kind = f"corrupt '{tsyntax.name}' compressed pixel data"
         raise DicomReadError(path, f'{kind} ({type(exc).__name__}: {exc})') from exc
-    if num_frames > 1:
-        arr = arr[frame]
 
+
+def _unit_image(path: str, ds: Any, arr: np.ndarray, photometric: str,
+                voi: VoiMode) -> tuple[np.ndarray, str]:
+    """One frame as float32 in [0, 1] (bone bright) and the intensity step applied."""
     if photometric.startswith('MONOCHROME'):
         if arr.ndim != 2:
             raise DicomReadError(path, f'expected a 2-D grayscale frame, got shape {arr.shape}')
         unit, step = _to_unit(arr, ds, voi)
         if photometric == 'MONOCHROME1':
             unit = 1.0 - unit
-    else:  # pydicom returns RGB for RGB and YBR_* by default
-        if arr.ndim != 3:  # e.g. frames pydicom found in surplus pixel data
-            raise DicomReadError(path, f'expected a 2-D colour frame (rows, cols, samples), got shape {arr.shape}')
-        lum = arr[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-        lo, hi = float(lum.min()), float(lum.max())
-        unit = (lum - lo) / (hi - lo) if hi > lo else np.zeros(lum.shape, np.float32)
-        step = 'minmax'
+        return unit, step
+    # pydicom returns RGB for RGB and YBR_* by default
+    if arr.ndim != 3:  # e.g. frames pydicom found in surplus pixel data
+        raise DicomReadError(path, f'expected a 2-D colour frame (rows, cols, samples), got shape {arr.shape}')
+    lum = arr[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    lo, hi = float(lum.min()), float(lum.max())
+    unit = (lum - lo) / (hi - lo) if hi > lo else np.zeros(lum.shape, np.float32)
+    return unit, 'minmax'
+
+
+def _decode(path: str, ds: Any, voi: VoiMode, out_dtype: np.dtype, frame: Optional[int],
+            return_meta: bool, max_pixels: int) -> np.ndarray | tuple[np.ndarray, dict]:
+    if 'PixelData' not in ds:
+        raise DicomReadError(path, 'no pixel data (PixelData tag missing; '
+                             'a file cut short before its pixels reads the same)')
+    photometric = str(ds.get('PhotometricInterpretation', 'MONOCHROME2')).upper()
+    if photometric not in ('MONOCHROME1', 'MONOCHROME2', 'RGB') and not photometric.startswith('YBR'):
+        raise DicomReadError(path, f'unsupported photometric interpretation {photometric}')
+    num_frames = _frame_count(path, ds, frame)
+    _check_size(path, ds, num_frames, max_pixels)
+    _check_decoder(path, ds)
+    arr = _pixel_array(path, ds)
+    if num_frames > 1:
+        arr = arr[frame]
+    unit, step = _unit_image(path, ds, arr, photometric, voi)
     if not np.isfinite(unit.sum()):  # NaN / inf anywhere (unit is in [0, 1] otherwise), e.g.
         # a Rescale Slope so large that float32 values overflow
         raise DicomReadError(path, 'pixel values not finite after the modality LUT / rescale '

@@ -52,13 +52,23 @@ def draw_anatomy(rng: np.random.Generator, size: int, heart_scale: float = 1.0):
     """Draw a normal thorax; returns ``(image, anatomy)``.
 
     ``heart_scale`` > 1 enlarges the heart shadow (cardiomegaly is drawn by the caller
-    passing its scale here so the enlarged heart replaces the normal one).
+    passing its scale here so the enlarged heart replaces the normal one). The parts are
+    drawn in a fixed order, each drawing from ``rng`` in turn.
     """
-    s = size
-    img = np.full((s, s), 0.04, np.float32)  # air outside the patient
-    anat = Anatomy(size=s)
+    img = np.full((size, size), 0.04, np.float32)  # air outside the patient
+    anat = Anatomy(size=size)
+    body, cx = _draw_body(rng, img, anat)
+    _draw_lungs(rng, img, anat, cx)
+    sx, hw = _draw_spine(rng, img, cx)
+    _draw_heart(rng, img, anat, cx, heart_scale)
+    _draw_ribs(rng, img, sx, hw, body)
+    _draw_clavicles(rng, img, cx)
+    return img, anat
 
-    # Body and shoulders: soft tissue.
+
+def _draw_body(rng: np.random.Generator, img: np.ndarray, anat: Anatomy):
+    """Body and shoulders (soft tissue); returns the body mask and the midline (fraction)."""
+    s = anat.size
     body = np.zeros((s, s), np.uint8)
     cx = 0.5 + rng.normal(0, 0.008)
     half_w = rng.uniform(0.40, 0.45)
@@ -70,8 +80,12 @@ def draw_anatomy(rng: np.random.Generator, size: int, heart_scale: float = 1.0):
     grad = np.clip((np.arange(s, dtype=np.float32) / s - 0.62) * 2.0, 0, 0.12)[:, None]
     img += grad * _soft(body, 0.01 * s)
     anat.thorax_width = 2 * half_w * s * 0.78
+    return body, cx
 
-    # Lungs (air): darken two fields.
+
+def _draw_lungs(rng: np.random.Generator, img: np.ndarray, anat: Anatomy, cx: float) -> None:
+    """Lungs (air, two darker fields) and their faint vascular markings."""
+    s = anat.size
     shift = np.array([cx - 0.5, rng.normal(0, 0.01)], np.float32)
     widen = rng.uniform(0.95, 1.05)
     for side in ('right', 'left'):
@@ -87,14 +101,16 @@ def draw_anatomy(rng: np.random.Generator, size: int, heart_scale: float = 1.0):
         anat.lung_masks[side] = mask
         anat.lung_polys[side] = poly
         img -= rng.uniform(0.24, 0.30) * _soft(mask, 0.008 * s)
-
     # Vascular markings: faint low-frequency texture inside the lungs.
     lungs = np.maximum(anat.lung_masks['right'], anat.lung_masks['left']).astype(np.float32)
     small = rng.normal(0, 1, (max(s // 16, 4), max(s // 16, 4))).astype(np.float32)
     texture = cv2.resize(small, (s, s), interpolation=cv2.INTER_CUBIC)
     img += 0.025 * texture * _soft(lungs, 0.01 * s)
 
-    # Spine with disc spaces.
+
+def _draw_spine(rng: np.random.Generator, img: np.ndarray, cx: float) -> tuple[int, int]:
+    """Spine with disc spaces; returns its centre column and half width in pixels."""
+    s = img.shape[0]
     spine = np.zeros((s, s), np.float32)
     sx = int((cx + rng.normal(0, 0.004)) * s)
     hw = max(int(0.028 * s), 2)
@@ -103,8 +119,13 @@ def draw_anatomy(rng: np.random.Generator, size: int, heart_scale: float = 1.0):
     for y in range(int(rng.uniform(0, step)), s, step):
         spine[y:y + max(step // 6, 1), sx - hw:sx + hw] = 0.55
     img += 0.20 * cv2.GaussianBlur(spine, (0, 0), 0.006 * s)
+    return sx, hw
 
-    # Heart shadow (overlaps the medial lower lung fields, mostly on the image right).
+
+def _draw_heart(rng: np.random.Generator, img: np.ndarray, anat: Anatomy, cx: float,
+                heart_scale: float) -> None:
+    """Heart shadow (overlaps the medial lower lung fields, mostly on the image right)."""
+    s = anat.size
     hcx = (cx + rng.uniform(0.05, 0.08)) * s
     hcy = rng.uniform(0.57, 0.61) * s
     anat.heart_center = (hcx, hcy)
@@ -114,7 +135,11 @@ def draw_anatomy(rng: np.random.Generator, size: int, heart_scale: float = 1.0):
     cv2.fillPoly(heart, [heart_polygon(anat, heart_scale)], 1)
     img += rng.uniform(0.15, 0.20) * _soft(heart, 0.008 * s)
 
-    # Posterior ribs: arcs from the spine laterally and downward, on both sides.
+
+def _draw_ribs(rng: np.random.Generator, img: np.ndarray, sx: int, hw: int,
+               body: np.ndarray) -> None:
+    """Posterior ribs: arcs from the spine laterally and downward, on both sides."""
+    s = img.shape[0]
     ribs = np.zeros((s, s), np.float32)
     thick = max(int(0.016 * s), 1)
     y0, gap = rng.uniform(0.04, 0.07), rng.uniform(0.060, 0.068)
@@ -125,11 +150,12 @@ def draw_anatomy(rng: np.random.Generator, size: int, heart_scale: float = 1.0):
         cv2.ellipse(ribs, (sx + hw, yk + ay), (ax, ay), 0, 270, 360, 1.0, thick)
     img += 0.08 * cv2.GaussianBlur(ribs, (0, 0), 0.003 * s) * _soft(body, 0.01 * s)
 
-    # Clavicles.
+
+def _draw_clavicles(rng: np.random.Generator, img: np.ndarray, cx: float) -> None:
+    s = img.shape[0]
     clav = np.zeros((s, s), np.float32)
     cy_ = rng.uniform(0.10, 0.13)
     t = max(int(0.022 * s), 1)
     cv2.line(clav, (int((cx - 0.04) * s), int((cy_ + 0.03) * s)), (int((cx - 0.28) * s), int(cy_ * s)), 1.0, t)
     cv2.line(clav, (int((cx + 0.04) * s), int((cy_ + 0.03) * s)), (int((cx + 0.28) * s), int(cy_ * s)), 1.0, t)
     img += 0.14 * cv2.GaussianBlur(clav, (0, 0), 0.004 * s)
-    return img, anat

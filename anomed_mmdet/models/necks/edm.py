@@ -56,9 +56,9 @@ class EDM(BaseModule):
                  act_cfg: OptConfigType = dict(type='ReLU'),
                  upsample_mode: str = 'bilinear',
                  init_cfg: OptMultiConfig = None) -> None:
-        super().__init__(init_cfg=init_cfg)
         if depth < 1:
             raise ValueError(f'EDM depth must be >= 1, got {depth}')
+        super().__init__(init_cfg=init_cfg)
         norm_cfg = fit_norm_cfg(norm_cfg, channels)
 
         def conv(stride: int = 1) -> ConvModule:
