@@ -6,4 +6,4 @@ train_pipeline = [dict(t, scale=img_scale) if t['type'] == 'Resize' else t for t
 test_pipeline = [dict(t, scale=img_scale) if t['type'] == 'Resize' else t for t in _base_.test_pipeline]
 train_dataloader = dict(num_workers=1, dataset=dict(pipeline=train_pipeline))
 val_dataloader = dict(num_workers=1, dataset=dict(pipeline=test_pipeline))
-test_dataloader = dict(num_workers=1, dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader

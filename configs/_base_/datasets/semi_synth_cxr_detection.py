@@ -70,14 +70,8 @@ labeled_dataset = dict(
     filter_cfg=dict(filter_empty_gt=False),
     pipeline=sup_pipeline,
     backend_args=backend_args)
-unlabeled_dataset = dict(
-    type=dataset_type,
-    data_root=data_root,
-    ann_file='annotations/train_unlabeled.json',
-    data_prefix=dict(img='images/'),
-    filter_cfg=dict(filter_empty_gt=False),
-    pipeline=unsup_pipeline,
-    backend_args=backend_args)
+unlabeled_dataset = dict(labeled_dataset, ann_file='annotations/train_unlabeled.json',
+                         pipeline=unsup_pipeline)
 
 batch_size = 5
 train_dataloader = dict(
@@ -89,3 +83,10 @@ train_dataloader = dict(
     # an aspect-ratio group that the other has. Infinite: use IterBasedTrainLoop.
     sampler=dict(type='MultiSourceSampler', batch_size=batch_size, source_ratio=[1, 4]),
     dataset=dict(type='ConcatDataset', datasets=[labeled_dataset, unlabeled_dataset]))
+# The loader of a supervised baseline on the labelled part alone (the supervised real-data
+# sets, e.g. ./vindr_cxr_detection.py): add _delete_=True and the dataset.
+sup_train_dataloader = dict(
+    batch_size=2,
+    num_workers=2,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True))

@@ -30,7 +30,7 @@ test_dataset = dict(
     data_prefix=dict(img='imgs/'), test_mode=True, pipeline=_base_.test_pipeline)
 train_dataloader = dict(dataset=dict(datasets=[labeled_dataset, unlabeled_dataset]))
 val_dataloader = dict(dataset=dict(_delete_=True, **test_dataset))
-test_dataloader = dict(dataset=dict(_delete_=True, **test_dataset))
+test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=f'{data_root}{ann_prefix}val.json')
 test_evaluator = [dict(_base_.test_evaluator[0], ann_file=f'{data_root}{ann_prefix}val.json'),
                   *_base_.test_evaluator[1:]]  # COCO AP, FROC

@@ -24,7 +24,7 @@ test_dataset = dict(_base_.test_dataset, data_root=data_root, metainfo=metainfo,
                     ann_file=f'{ann_prefix}test.json')
 train_dataloader = dict(dataset=dict(datasets=[labeled_dataset, unlabeled_dataset]))
 val_dataloader = dict(dataset=dict(_delete_=True, **test_dataset))
-test_dataloader = dict(dataset=dict(_delete_=True, **test_dataset))
+test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=f'{data_root}{ann_prefix}test.json')
 test_evaluator = [dict(_base_.test_evaluator[0], ann_file=f'{data_root}{ann_prefix}test.json'),
                   *_base_.test_evaluator[1:]]  # COCO AP, VinBigData mAP@0.4, FROC

@@ -28,12 +28,8 @@ weak_pipeline = [dict(t, scale=scale_jitter) if t['type'] == 'RandomResize' else
                  for t in _base_.weak_pipeline]
 strong_pipeline = [dict(t, scale=scale_jitter) if t['type'] == 'RandomResize' else t
                    for t in _base_.strong_pipeline]
-unsup_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadEmptyAnnotations'),
-    dict(type='MultiBranch', branch_field=_base_.branch_field,
-         unsup_teacher=weak_pipeline, unsup_student=strong_pipeline),
-]
+unsup_pipeline = [dict(t, unsup_teacher=weak_pipeline, unsup_student=strong_pipeline)
+                  if t['type'] == 'MultiBranch' else t for t in _base_.unsup_pipeline]
 test_pipeline = [dict(t, scale=img_scale) if t['type'] == 'Resize' else t for t in _base_.test_pipeline]
 
 labeled_dataset = dict(
@@ -49,7 +45,7 @@ test_dataset = dict(
     data_prefix=dict(img='images/'), test_mode=True, pipeline=test_pipeline)
 train_dataloader = dict(dataset=dict(datasets=[labeled_dataset, unlabeled_dataset]))
 val_dataloader = dict(dataset=dict(_delete_=True, **test_dataset))
-test_dataloader = dict(dataset=dict(_delete_=True, **test_dataset))
+test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=f'{data_root}{ann_prefix}test.json')
 # test: COCO AP, the VinBigData (Kaggle) metric -- PASCAL VOC mAP at IoU 0.4, mmdet's VOCMetric,
 # as vinbigdata/mAP -- and FROC (docs/evaluation.md)

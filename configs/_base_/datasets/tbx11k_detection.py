@@ -7,10 +7,5 @@ _base_ = './semi_tbx11k_detection.py'
 
 train_pipeline = [dict(type='PackDetInputs') if t['type'] == 'MultiBranch' else t
                   for t in _base_.sup_pipeline]
-train_dataloader = dict(
-    _delete_=True,
-    batch_size=2,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(_base_.labeled_dataset, pipeline=train_pipeline))
+train_dataloader = dict(_base_.sup_train_dataloader, _delete_=True,
+                        dataset=dict(_base_.labeled_dataset, pipeline=train_pipeline))
