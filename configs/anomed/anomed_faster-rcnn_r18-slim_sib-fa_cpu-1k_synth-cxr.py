@@ -2,7 +2,4 @@
 # PLO on the synthetic chest X-rays (10% labels, 320 px, 1k iterations, batch 1 + 4).
 _base_ = ['./anomed_faster-rcnn_r18-slim_fpn_cpu-1k_synth-cxr.py']
 
-model = dict(detector=dict(neck=[
-    dict(type='SIB', in_channels=[32, 64, 128, 256], mid_channels=32),
-    dict(type='FA', in_channels=[32, 64, 128, 256], out_channels=64, num_outs=5),
-]))
+model = dict(detector=dict(neck=_base_.slim_sib_fa_neck))  # _base_/models/r18-slim_parts.py

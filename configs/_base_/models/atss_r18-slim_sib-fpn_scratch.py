@@ -1,17 +1,13 @@
 # ATSS, CPU sized (slim R-18 from scratch), neck = SIB + FPN (P3-P7, SIB on C3-C5).
-norm_cfg = dict(type='BN', requires_grad=True)
+_base_ = './r18-slim_parts.py'
+
 model = dict(
     type='ATSS',
-    data_preprocessor=dict(
-        type='DetDataPreprocessor', mean=[128.0, 128.0, 128.0], std=[64.0, 64.0, 64.0],
-        bgr_to_rgb=False, pad_size_divisor=32),
-    backbone=dict(
-        type='ResNet', depth=18, base_channels=32, num_stages=4, out_indices=(0, 1, 2, 3),
-        frozen_stages=-1, norm_cfg=norm_cfg, norm_eval=False, style='pytorch', init_cfg=None),
+    data_preprocessor=_base_.slim_data_preprocessor,
+    backbone=_base_.slim_backbone,
     neck=[
-        dict(type='SIB', in_channels=[32, 64, 128, 256], mid_channels=32,
-             enhance_indices=(1, 2, 3)),
-        dict(type='FPN', in_channels=[32, 64, 128, 256], out_channels=64, start_level=1,
+        _base_.slim_sib_c3,
+        dict(type='FPN', in_channels=_base_.slim_channels, out_channels=64, start_level=1,
              add_extra_convs='on_output', num_outs=5),
     ],
     bbox_head=dict(

@@ -4,16 +4,12 @@
 # is a positive down to IoU 0.05, so the 2-4 px calcifications of the 320 px inputs get positives
 # (with 16 px anchors and min_pos_iou 0.3 they never did: calcification AP was 0 in every row). RoIAlign uses a fixed sampling ratio
 # and proposals are capped: both dominate CPU time otherwise.
-_base_ = 'mmdet::_base_/models/faster-rcnn_r50_fpn.py'
+_base_ = ['mmdet::_base_/models/faster-rcnn_r50_fpn.py', './r18-slim_parts.py']
 
-norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
-    data_preprocessor=dict(
-        mean=[128.0, 128.0, 128.0], std=[64.0, 64.0, 64.0], bgr_to_rgb=False, pad_size_divisor=32),
-    backbone=dict(
-        depth=18, base_channels=32, frozen_stages=-1, norm_cfg=norm_cfg, norm_eval=False,
-        init_cfg=None),
-    neck=dict(in_channels=[32, 64, 128, 256], out_channels=64),
+    data_preprocessor=_base_.slim_data_preprocessor,
+    backbone=_base_.slim_backbone,
+    neck=dict(in_channels=_base_.slim_channels, out_channels=64),
     rpn_head=dict(
         in_channels=64, feat_channels=64,
         anchor_generator=dict(scales=[2], ratios=[0.5, 1.0, 2.0], strides=[4, 8, 16, 32, 64])),

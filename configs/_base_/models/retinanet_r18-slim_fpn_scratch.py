@@ -1,15 +1,11 @@
 # RetinaNet, CPU sized: slim ResNet-18 from scratch (as the Faster R-CNN base), 64-channel FPN
 # from C3, two stacked head convs, smaller anchors (octave base 2: 16 px at stride 8).
-_base_ = 'mmdet::_base_/models/retinanet_r50_fpn.py'
+_base_ = ['mmdet::_base_/models/retinanet_r50_fpn.py', './r18-slim_parts.py']
 
-norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
-    data_preprocessor=dict(
-        mean=[128.0, 128.0, 128.0], std=[64.0, 64.0, 64.0], bgr_to_rgb=False, pad_size_divisor=32),
-    backbone=dict(
-        depth=18, base_channels=32, frozen_stages=-1, norm_cfg=norm_cfg, norm_eval=False,
-        init_cfg=None),
-    neck=dict(in_channels=[32, 64, 128, 256], out_channels=64, start_level=1,
+    data_preprocessor=_base_.slim_data_preprocessor,
+    backbone=_base_.slim_backbone,
+    neck=dict(in_channels=_base_.slim_channels, out_channels=64, start_level=1,
               add_extra_convs='on_input', num_outs=5),
     bbox_head=dict(num_classes=5, in_channels=64, feat_channels=64, stacked_convs=2,
                    anchor_generator=dict(octave_base_scale=2)),

@@ -4,8 +4,7 @@ _base_ = './retinanet_r18-slim_fpn_scratch.py'
 
 model = dict(
     neck=[
-        dict(type='SIB', in_channels=[32, 64, 128, 256], mid_channels=32,
-             enhance_indices=(1, 2, 3)),
-        dict(type='FPN', in_channels=[32, 64, 128, 256], out_channels=64, start_level=1,
+        _base_.slim_sib_c3,
+        dict(type='FPN', in_channels=_base_.slim_channels, out_channels=64, start_level=1,
              add_extra_convs='on_input', num_outs=5),
     ])
