@@ -6,11 +6,14 @@ custom_imports = dict(imports=['anomed_mmdet'], allow_failed_imports=False)
 # AtomicCheckpointHook: mmengine's CheckpointHook whose .pth and last_checkpoint writes survive a
 # kill (temporary file + fsync + rename). NonFiniteGuardHook: on an iteration whose optimizer
 # step SkipNonFiniteOptimWrapper (configs/_base_/schedules/schedule_iter.py) skipped because
-# of a NaN / Inf, the EMA teacher is not updated either. See docs/reliability.md.
+# of a NaN / Inf, the EMA teacher is not updated either. ExactResumeHook: the RNG states travel
+# in each checkpoint, so a resumed run equals an unbroken one with a fixed seed and
+# deterministic=True. See docs/reliability.md.
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=20),
     checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=1000, max_keep_ckpts=2),
     nonfinite=dict(type='NonFiniteGuardHook'),
+    exact_resume=dict(type='ExactResumeHook'),
     visualization=dict(type='DetVisualizationHook'))
 log_processor = dict(type='LogProcessor', window_size=20, by_epoch=False)
 
