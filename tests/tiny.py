@@ -32,7 +32,7 @@ def _loaders(cfg: Config, data_root: str) -> None:
         cfg[name].dataset.data_root = data_root
         cfg[name].dataset.pipeline = _resize(cfg[name].dataset.pipeline)
     cfg.val_evaluator.ann_file = data_root + 'annotations/val.json'
-    cfg.test_evaluator[0].ann_file = data_root + 'annotations/test.json'  # [CocoMetric, FROCMetric]
+    cfg.test_evaluator[0].ann_file = data_root + 'annotations/test.json'  # [CocoMetric, VOCMetric, FROCMetric]
 
 
 def _runtime(cfg: Config, work_dir: Path, max_iters: int, ckpt_interval: int, seed: Optional[int],
@@ -51,9 +51,10 @@ def _runtime(cfg: Config, work_dir: Path, max_iters: int, ckpt_interval: int, se
 
 
 def tiny_anomed(root, work_dir, max_iters: int = 4, ckpt_interval: int = 2, seed: Optional[int] = 0,
-                val: bool = True) -> Config:
-    """AnoMed (Faster R-CNN, FPN) with an untrained teacher that still labels (low thresholds)."""
-    cfg = Config.fromfile(str(ANOMED))
+                val: bool = True, config: Path = ANOMED) -> Config:
+    """AnoMed (by default Faster R-CNN, FPN; ``config`` another AnoMed config) with an untrained
+    teacher that still labels (low thresholds)."""
+    cfg = Config.fromfile(str(config))
     data_root = str(root) + '/'
     loader = cfg.train_dataloader
     loader.update(num_workers=0, persistent_workers=False, batch_size=3)

@@ -1,9 +1,23 @@
-"""What tools/train.py and tools/test.py share: mmdet's common flags, DDP on CPU-only machines."""
+"""What the tools share: mmdet's common flags, DDP on CPU-only machines, errors as exit codes."""
 import os
 import os.path as osp
+import sys
 from argparse import ArgumentParser, Namespace
+from typing import Callable, Tuple, Type, Union
 
 from mmengine.config import Config, DictAction
+
+
+def exit_code(run: Callable[[], object], errors: Union[Type[BaseException], Tuple[type, ...]],
+              code: int = 1) -> int:
+    """Call ``run()``; return 0, or ``code`` after printing ``error: <message>`` to stderr when it
+    raises one of ``errors`` (an expected failure the message explains, not a traceback)."""
+    try:
+        run()
+    except errors as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        return code
+    return 0
 
 
 def add_common_args(parser: ArgumentParser) -> None:

@@ -13,6 +13,7 @@ from typing import Optional, Sequence
 
 from anomed_mmdet.datasets.converters.common import StrictModeError
 from anomed_mmdet.datasets.converters.tbx11k import convert_tbx11k
+from anomed_mmdet.utils.cli import exit_code
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -33,13 +34,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     a = parse_args(argv)
-    try:
-        convert_tbx11k(a.root, a.out_dir, a.lists, uncertain=a.uncertain,
-                       clip_tolerance=a.clip_tolerance, strict=a.strict)
-    except StrictModeError as exc:
-        print(f'error: {exc}', file=sys.stderr)
-        return 1
-    return 0
+    return exit_code(lambda: convert_tbx11k(a.root, a.out_dir, a.lists, uncertain=a.uncertain,
+                                            clip_tolerance=a.clip_tolerance, strict=a.strict),
+                     StrictModeError)
 
 
 if __name__ == '__main__':

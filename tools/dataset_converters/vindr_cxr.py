@@ -16,6 +16,7 @@ from typing import Optional, Sequence
 
 from anomed_mmdet.datasets.converters.common import StrictModeError
 from anomed_mmdet.datasets.converters.vindr import PRESETS, convert_vindr
+from anomed_mmdet.utils.cli import exit_code
 
 
 def find_csv(root: str, split: str) -> Optional[str]:
@@ -68,15 +69,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                   file=sys.stderr)
             return 2
     classes = a.classes or PRESETS[a.preset or 'paper5']
-    try:
-        convert_vindr(a.root, a.out_dir, a.split, csv_path=csv_path, image_dir=a.image_dir,
-                      classes=classes, fusion=a.fusion, wbf_iou=a.wbf_iou, max_size=a.max_size,
-                      png16=a.png_16bit, voi=a.voi, clip_tolerance=a.clip_tolerance,
-                      workers=a.workers, overwrite=a.overwrite, strict=a.strict, out_json=a.out_json)
-    except StrictModeError as exc:
-        print(f'error: {exc}', file=sys.stderr)
-        return 1
-    return 0
+    return exit_code(lambda: convert_vindr(
+        a.root, a.out_dir, a.split, csv_path=csv_path, image_dir=a.image_dir, classes=classes,
+        fusion=a.fusion, wbf_iou=a.wbf_iou, max_size=a.max_size, png16=a.png_16bit, voi=a.voi,
+        clip_tolerance=a.clip_tolerance, workers=a.workers, overwrite=a.overwrite, strict=a.strict,
+        out_json=a.out_json), StrictModeError)
 
 
 if __name__ == '__main__':

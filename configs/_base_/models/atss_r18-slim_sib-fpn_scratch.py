@@ -5,11 +5,7 @@ model = dict(
     type='ATSS',
     data_preprocessor=_base_.slim_data_preprocessor,
     backbone=_base_.slim_backbone,
-    neck=[
-        _base_.slim_sib_c3,
-        dict(type='FPN', in_channels=_base_.slim_channels, out_channels=64, start_level=1,
-             add_extra_convs='on_output', num_outs=5),
-    ],
+    neck=[_base_.slim_sib_c3, _base_.slim_fpn_c3],
     bbox_head=dict(
         type='ATSSHead', num_classes=5, in_channels=64, stacked_convs=2, feat_channels=64,
         norm_cfg=dict(type='GN', num_groups=16, requires_grad=True),

@@ -7,8 +7,7 @@ model = dict(
     backbone=_base_.slim_backbone,
     neck=[
         _base_.slim_sib_c3,
-        dict(type='FPN', in_channels=_base_.slim_channels, out_channels=64, start_level=1,
-             add_extra_convs='on_output', num_outs=5, relu_before_extra_convs=True),
+        dict(_base_.slim_fpn_c3, relu_before_extra_convs=True),
     ],
     bbox_head=dict(
         type='FCOSHead', num_classes=5, in_channels=64, stacked_convs=2, feat_channels=64,

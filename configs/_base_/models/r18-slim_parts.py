@@ -2,7 +2,8 @@
 # 32-256, base_channels=32) trained from scratch (nothing is downloaded), its data
 # preprocessor (grayscale radiographs read as three equal channels), the slim SIB + FA neck
 # (SIB: N=3, EDM depth 3, 32-channel internal width, GN; FA: 5 levels of 64 channels) and the
-# SIB placed before an FPN that starts at C3 (it enhances only the maps FPN uses).
+# SIB placed before an FPN that starts at C3 (it enhances only the maps FPN uses), with that FPN
+# (P3-P7, extra levels from its outputs) for the single-stage heads.
 norm_cfg = dict(type='BN', requires_grad=True)
 slim_channels = [32, 64, 128, 256]
 slim_data_preprocessor = dict(
@@ -16,3 +17,5 @@ slim_sib_fa_neck = [
     dict(type='FA', in_channels=slim_channels, out_channels=64, num_outs=5),
 ]
 slim_sib_c3 = dict(type='SIB', in_channels=slim_channels, mid_channels=32, enhance_indices=(1, 2, 3))
+slim_fpn_c3 = dict(type='FPN', in_channels=slim_channels, out_channels=64, start_level=1,
+                   add_extra_convs='on_output', num_outs=5)

@@ -13,6 +13,7 @@ from mmengine.structures import InstanceData
 import anomed_mmdet  # noqa: F401
 from anomed_mmdet.models.plo import CONFIDENT, HESITANT, hesitant_losses
 from tests.conftest import REPO
+from tests.tiny import tiny_anomed
 
 CONFIGS = {
     'two-stage': REPO / 'configs/anomed/anomed_faster-rcnn_r18-slim_fpn_cpu-1k_synth-cxr.py',
@@ -190,25 +191,7 @@ def test_predicts_with_the_teacher_by_default():
 @pytest.mark.parametrize('kind', ['two-stage', 'one-stage'])
 def test_a_few_iterations_through_the_runner(kind, tiny_synth, tmp_path):
     root, _, _ = tiny_synth
-    cfg = Config.fromfile(str(CONFIGS[kind]))
-    data_root = str(root) + '/'
-    loader = cfg.train_dataloader
-    loader.update(num_workers=0, persistent_workers=False, batch_size=3)
-    loader.sampler.update(batch_size=3, source_ratio=[1, 2])
-    for ds in loader.dataset.datasets:
-        ds.data_root = data_root
-    for name in ('val_dataloader', 'test_dataloader'):
-        cfg[name].update(num_workers=0, persistent_workers=False)
-        cfg[name].dataset.data_root = data_root
-    cfg.val_evaluator.ann_file = data_root + 'annotations/val.json'
-    cfg.test_evaluator[0].ann_file = data_root + 'annotations/test.json'  # [CocoMetric, FROCMetric]
-    cfg.train_cfg.update(max_iters=3, val_interval=3)
-    cfg.param_scheduler = []
-    cfg.default_hooks.checkpoint.interval = 3
-    cfg.default_hooks.logger.interval = 1
-    cfg.visualizer.vis_backends = [dict(type='LocalVisBackend')]
-    cfg.model.plo.update(confident_thr=0.05, scrap_thr=0.02, class_thrs=None)  # an untrained teacher labels
-    cfg.work_dir = str(tmp_path)
+    cfg = tiny_anomed(root, tmp_path, max_iters=3, ckpt_interval=3, config=CONFIGS[kind])
     runner = Runner.from_cfg(cfg)
     runner.train()
     assert runner.iter == 3
