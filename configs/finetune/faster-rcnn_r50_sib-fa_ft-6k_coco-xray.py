@@ -28,7 +28,7 @@ val_dataloader = dict(dataset=dict(data_root=data_root, metainfo=metainfo))
 test_dataloader = dict(dataset=dict(data_root=data_root, metainfo=metainfo))
 val_evaluator = dict(ann_file=data_root + 'annotations/val.json')
 test_evaluator = [dict(_base_.test_evaluator[0], ann_file=data_root + 'annotations/test.json'),
-                  *_base_.test_evaluator[1:]]  # COCO AP, FROC
+                  *_base_.test_evaluator[1:]]  # COCO AP, mAP@0.4, FROC
 
 max_iters = 6000
 train_cfg = dict(max_iters=max_iters, val_interval=1000)

@@ -4,7 +4,7 @@ from dataclasses import replace
 import pytest
 from mmengine.config import Config
 
-from anomed_mmdet.benchmark import BUDGETS, METHODS, Run, build_plan, render_config
+from tools.analysis_tools.ssod_benchmark import BUDGETS, METHODS, Run, build_plan, render_config
 from tests.conftest import REPO
 
 
@@ -54,7 +54,7 @@ def test_rendered_configs_parse(tmp_path, method):
     assert cfg.randomness.seed == 1
     assert cfg.val_cfg is None and cfg.val_dataloader is None and cfg.val_evaluator is None  # test only
     assert cfg.test_evaluator[0].ann_file == str(tmp_path / 'data') + '/annotations/test.json'
-    assert [m.type for m in cfg.test_evaluator] == ['CocoMetric', 'FROCMetric']
+    assert [m.type for m in cfg.test_evaluator] == ['CocoMetric', 'VOCMetric', 'FROCMetric']
     ds = cfg.train_dataloader.dataset
     if METHODS[method].trunk and not METHODS[method].semi:  # supervised continuation of the trunk
         assert cfg.train_cfg.max_iters == budget.semi and cfg.load_from == trunk

@@ -94,10 +94,12 @@ def test_vindr_test_evaluators(name):
 
 
 @pytest.mark.parametrize('name', ['synth_cxr_detection', 'synth_cxr_detection_cpu', 'semi_synth_cxr_detection',
-                                  'coco_xray_detection', 'semi_tbx11k_detection', 'tbx11k_detection'])
-def test_other_test_evaluators_add_froc(name):
+                                  'semi_synth_cxr_detection_cpu', 'coco_xray_detection', 'semi_tbx11k_detection',
+                                  'tbx11k_detection'])
+def test_other_test_evaluators_add_map40_and_froc(name):
     cfg = Config.fromfile(str(REPO / f'configs/_base_/datasets/{name}.py'))
-    assert [m.type for m in cfg.test_evaluator] == ['CocoMetric', 'FROCMetric']
-    assert cfg.test_evaluator[0].ann_file == cfg.test_dataloader.dataset.data_root + \
-        cfg.test_dataloader.dataset.ann_file
+    coco, voc, froc = cfg.test_evaluator
+    assert (coco.type, froc.type) == ('CocoMetric', 'FROCMetric')
+    assert (voc.type, voc.iou_thrs, voc.eval_mode, voc.prefix) == ('VOCMetric', [0.4], 'area', 'vinbigdata')
+    assert coco.ann_file == cfg.test_dataloader.dataset.data_root + cfg.test_dataloader.dataset.ann_file
     assert cfg.val_evaluator.type == 'CocoMetric'

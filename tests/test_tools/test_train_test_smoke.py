@@ -17,7 +17,7 @@ def tiny_config(root, work_dir) -> Config:
         loader.update(num_workers=0, persistent_workers=False, batch_size=2)
         loader.dataset.data_root = data_root
     cfg.val_evaluator.ann_file = data_root + 'annotations/val.json'
-    cfg.test_evaluator[0].ann_file = data_root + 'annotations/test.json'  # [CocoMetric, FROCMetric]
+    cfg.test_evaluator[0].ann_file = data_root + 'annotations/test.json'  # [CocoMetric, VOCMetric, FROCMetric]
     cfg.train_cfg.update(max_iters=2, val_interval=2)
     cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=0, end=2)]
     cfg.default_hooks.checkpoint.interval = 2
@@ -43,7 +43,8 @@ def test_two_iterations_train_save_and_test_from_the_checkpoint(tiny_synth, tmp_
     test_cfg = tiny_config(root, tmp_path / 'test')
     test_cfg.load_from = str(ckpt)
     metrics = Runner.from_cfg(test_cfg).test()
-    for key in ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/bbox_mAP_75', 'coco/bbox_mAP_s'):
+    for key in ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/bbox_mAP_75', 'coco/bbox_mAP_s',
+                'vinbigdata/mAP', 'vinbigdata/AP40'):  # VOC mAP at IoU 0.4
         assert key in metrics, key
         assert metrics[key] == -1.0 or 0.0 <= metrics[key] <= 1.0  # -1: no box of that size
 
@@ -59,7 +60,7 @@ def test_demo_config_learns(tmp_path):
     for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         cfg[name].dataset.data_root = data_root
     cfg.val_evaluator.ann_file = data_root + 'annotations/val.json'
-    cfg.test_evaluator[0].ann_file = data_root + 'annotations/test.json'  # [CocoMetric, FROCMetric]
+    cfg.test_evaluator[0].ann_file = data_root + 'annotations/test.json'  # [CocoMetric, VOCMetric, FROCMetric]
     cfg.work_dir = str(tmp_path / 'work')
     runner = Runner.from_cfg(cfg)
     runner.train()

@@ -24,4 +24,4 @@ test_dataloader = dict(dataset=dict(
     data_prefix=dict(img='images/'), pipeline=test_pipeline))
 val_evaluator = dict(ann_file=data_root + 'annotations/val.json')
 test_evaluator = [dict(_base_.test_evaluator[0], ann_file=data_root + 'annotations/test.json'),
-                  *_base_.test_evaluator[1:]]  # COCO AP, FROC
+                  *_base_.test_evaluator[1:]]  # COCO AP, mAP@0.4, FROC

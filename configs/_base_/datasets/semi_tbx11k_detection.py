@@ -33,4 +33,4 @@ val_dataloader = dict(dataset=dict(_delete_=True, **test_dataset))
 test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=f'{data_root}{ann_prefix}val.json')
 test_evaluator = [dict(_base_.test_evaluator[0], ann_file=f'{data_root}{ann_prefix}val.json'),
-                  *_base_.test_evaluator[1:]]  # COCO AP, FROC
+                  *_base_.test_evaluator[1:]]  # COCO AP, mAP@0.4, FROC

@@ -53,11 +53,14 @@ test_dataloader = dict(val_dataloader,
 val_evaluator = dict(
     type='CocoMetric', ann_file=data_root + 'annotations/val.json', metric='bbox',
     classwise=True, format_only=False, backend_args=backend_args)
-# test: COCO AP, then lesion-level FROC (sensitivity at 1/8..8 false positives per image, CPM;
-# anomed_mmdet.evaluation.FROCMetric, docs/evaluation.md). A child config that moves the data
-# replaces the list: [dict(_base_.test_evaluator[0], ann_file=...), *_base_.test_evaluator[1:]]
+# test: COCO AP; the VinBigData (Kaggle) metric, PASCAL VOC mAP at IoU 0.4 ('area' mode, mmdet's
+# VOCMetric, keys vinbigdata/mAP and vinbigdata/AP40); lesion-level FROC (sensitivity at 1/8..8
+# false positives per image, CPM; anomed_mmdet.evaluation.FROCMetric). docs/evaluation.md.
+# A child config that moves the data replaces the list:
+# [dict(_base_.test_evaluator[0], ann_file=...), *_base_.test_evaluator[1:]]
 test_evaluator = [
     dict(type='CocoMetric', ann_file=data_root + 'annotations/test.json', metric='bbox',
          classwise=True, format_only=False, backend_args=backend_args),
+    dict(type='VOCMetric', iou_thrs=[0.4], eval_mode='area', prefix='vinbigdata'),
     dict(type='FROCMetric'),
 ]
