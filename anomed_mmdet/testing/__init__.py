@@ -1,4 +1,5 @@
-"""Helpers for tests and benchmarks (as ``mmdet.testing``): small DICOM files."""
+"""Helpers for tests and benchmarks (as ``mmdet.testing``): data samples, small DICOM files."""
 from ._dicom import write_dicom
+from ._utils import det_data_sample
 
-__all__ = ['write_dicom']
+__all__ = ['det_data_sample', 'write_dicom']

@@ -1,27 +1,16 @@
 """Every semi-supervised config builds its detector and computes losses on a tiny batch."""
-import numpy as np
 import pytest
 import torch
 from mmdet.registry import MODELS
-from mmdet.structures import DetDataSample
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmengine.structures import InstanceData
 
 import anomed_mmdet  # noqa: F401
+from anomed_mmdet.testing import det_data_sample
 from tests.conftest import REPO
 
 SEMI_CONFIGS = sorted(str(p.relative_to(REPO)) for d in ('anomed', 'mean_teacher', 'soft_teacher')
                       for p in (REPO / 'configs' / d).glob('*synth-cxr.py'))
-
-
-def _sample(boxes, labels, size=96):
-    s = DetDataSample(metainfo=dict(img_shape=(size, size), ori_shape=(size, size), pad_shape=(size, size),
-                                    batch_input_shape=(size, size), scale_factor=(1.0, 1.0),
-                                    homography_matrix=np.eye(3, dtype=np.float32)))
-    s.gt_instances = InstanceData(bboxes=torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
-                                  labels=torch.tensor(labels, dtype=torch.long))
-    return s
 
 
 def test_the_baselines_and_anomed_configs_are_all_here():
@@ -39,8 +28,8 @@ def test_semi_config_builds_and_computes_losses(path):
     model = MODELS.build(cfg.model)
     model.train()
     inputs = {k: torch.randn(1, 3, 96, 96) for k in ('sup', 'unsup_teacher', 'unsup_student')}
-    samples = {'sup': [_sample([[10, 10, 50, 50]], [1])], 'unsup_teacher': [_sample([], [])],
-               'unsup_student': [_sample([], [])]}
+    samples = {'sup': [det_data_sample([[10, 10, 50, 50]], [1], (96, 96))], 'unsup_teacher': [det_data_sample(img_shape=(96, 96))],
+               'unsup_student': [det_data_sample(img_shape=(96, 96))]}
     losses = model.loss(inputs, samples)
     total, _ = model.parse_losses(losses)
     assert torch.isfinite(total) and total > 0

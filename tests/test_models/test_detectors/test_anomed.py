@@ -1,9 +1,7 @@
 """The AnoMed detector: hesitant losses, teacher NMS, calibration, empty batches, EMA, burn-in, Runner."""
-import numpy as np
 import pytest
 import torch
 from mmdet.registry import MODELS
-from mmdet.structures import DetDataSample
 from mmengine.config import Config
 from mmengine.logging import MessageHub
 from mmengine.registry import init_default_scope
@@ -12,6 +10,7 @@ from mmengine.structures import InstanceData
 
 import anomed_mmdet  # noqa: F401
 from anomed_mmdet.models.plo import CONFIDENT, HESITANT, hesitant_losses
+from anomed_mmdet.testing import det_data_sample
 from tests.conftest import REPO
 from tests.tiny import tiny_anomed
 
@@ -38,17 +37,8 @@ def build(kind='two-stage', **plo):
 
 
 def sample(boxes=(), labels=(), scores=None, group=None):
-    s = DetDataSample(metainfo=dict(img_shape=(SIZE, SIZE), ori_shape=(SIZE, SIZE), pad_shape=(SIZE, SIZE),
-                                    batch_input_shape=(SIZE, SIZE), scale_factor=(1.0, 1.0),
-                                    homography_matrix=np.eye(3, dtype=np.float32)))
-    inst = InstanceData(bboxes=torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
-                        labels=torch.tensor(labels, dtype=torch.long))
-    if scores is not None:
-        inst.scores = torch.tensor(scores, dtype=torch.float32)
-    if group is not None:
-        inst.plo_group = torch.tensor(group, dtype=torch.long)
-    s.gt_instances = inst
-    return s
+    fields = {k: v for k, v in (('scores', scores), ('plo_group', group)) if v is not None}
+    return det_data_sample(boxes, labels, (SIZE, SIZE), **fields)
 
 
 @pytest.mark.parametrize('kind', ['two-stage', 'one-stage'])

@@ -4,11 +4,10 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmengine.structures import InstanceData
 
 from anomed_mmdet.models.necks import FA, SIB
+from anomed_mmdet.testing import det_data_sample
 from mmdet.registry import MODELS
-from mmdet.structures import DetDataSample
 from tests.conftest import REPO
 
 CONFIGS = sorted(p for p in (REPO / 'configs/sib').glob('*.py'))
@@ -25,9 +24,7 @@ def build(cfg: Config) -> torch.nn.Module:
 
 def tiny_batch(model, h=64, w=96, training=True):
     torch.manual_seed(0)
-    sample = DetDataSample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w), scale_factor=(1.0, 1.0)))
-    sample.gt_instances = InstanceData(bboxes=torch.tensor([[10., 12., 40., 44.], [50., 8., 90., 30.]]),
-                                       labels=torch.tensor([0, 3]))
+    sample = det_data_sample([[10., 12., 40., 44.], [50., 8., 90., 30.]], [0, 3], (h, w))
     img = torch.randint(0, 256, (3, h, w), dtype=torch.uint8)
     return model.data_preprocessor(dict(inputs=[img], data_samples=[sample]), training)
 
