@@ -23,6 +23,10 @@ TOOLS = {
     'tools/analysis_tools/plo_ablation.py': ['--rows', '--seeds', '--trunk-seed', '--work-dir', '--report'],
     'tools/analysis_tools/benchmark_ssod.py': ['--quick', '--methods', '--ratios', '--seeds', '--report-only'],
     'tools/analysis_tools/benchmark_train_step.py': ['--methods', '--checkpoint-dir', '--repeats', '--warmup'],
+    'tools/analysis_tools/vis_cam.py': ['--model', '--title', '--ann-file', '--out-dir', '--levels', '--branch'],
+    'tools/misc/export_review.py': ['--images', '--img-dir', '--labelled', '--with-confident', '--max-images',
+                                    '--plo-config', '--cfg-options'],
+    'tools/misc/merge_review.py': ['--candidates', '--labelled', '--unlabelled', '--out-dir'],
 }
 
 
