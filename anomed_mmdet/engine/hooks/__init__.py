@@ -1,8 +1,10 @@
-"""Training hooks: crash-safe checkpoints, EMA guard for skipped non-finite steps, teacher hooks."""
+"""Training hooks: crash-safe checkpoints, EMA guard for skipped non-finite steps, teacher hooks,
+the trunk optimizer state carried into a semi-supervised run."""
 from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .exact_resume_hook import ExactResumeHook
 from .nonfinite_guard_hook import NonFiniteGuardHook, step_skipped
 from .semi_teacher_hooks import BurnInMeanTeacherHook, FreezeBNStatsHook
+from .trunk_optim_state_hook import TrunkOptimStateHook, carry_optimizer_state
 
 __all__ = ['AtomicCheckpointHook', 'ExactResumeHook', 'NonFiniteGuardHook', 'step_skipped',
-           'BurnInMeanTeacherHook', 'FreezeBNStatsHook']
+           'BurnInMeanTeacherHook', 'FreezeBNStatsHook', 'TrunkOptimStateHook', 'carry_optimizer_state']
