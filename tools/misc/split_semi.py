@@ -1,7 +1,8 @@
 """Split a COCO json into labelled / unlabelled parts for semi-supervised detection.
 
-Stratified: every class present keeps at least one labelled image (rarest classes first),
-then ~percent of each class's images, then random images (negatives included).
+Every class present keeps at least one labelled image (rarest classes first); the labelled
+part holds the population's share of images with findings and of boxes; images without
+findings fill the rest. The printout gives both shares.
 Names as mmdet's tools/misc/split_coco.py: <name>.<fold>@<percent>.json and
 <name>.<fold>@<percent>-unlabeled.json.
 

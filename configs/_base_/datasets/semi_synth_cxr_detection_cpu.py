@@ -5,7 +5,7 @@
 _base_ = './semi_synth_cxr_detection.py'
 
 img_scale = (320, 320)
-sup_pipeline = [dict(t, type='Resize', scale=img_scale) if t['type'] == 'RandomResize' else t
+sup_pipeline = [dict(t, type='Resize', scale=img_scale) if t['type'] in ('Resize', 'RandomResize') else t
                 for t in _base_.sup_pipeline]
 weak_pipeline = [dict(t, type='Resize', scale=img_scale) if t['type'] == 'RandomResize' else t
                  for t in _base_.weak_pipeline]
