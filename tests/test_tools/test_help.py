@@ -1,4 +1,5 @@
-"""Every tool answers --help with mmdet's flags."""
+"""Every tool's options are the listed ones, each shown by --help (mmdet's flags for train / test)."""
+import json
 import subprocess
 import sys
 
@@ -6,37 +7,85 @@ import pytest
 
 from tests.conftest import REPO
 
+# Every option of each tool (besides --help), as its argument parser defines it.
 TOOLS = {
-    'tools/train.py': ['--work-dir', '--resume', '--amp', '--cfg-options', '--launcher', '--auto-scale-lr'],
-    'tools/test.py': ['--work-dir', '--out', '--show-dir', '--cfg-options', '--launcher'],
-    'tools/misc/gen_synth_cxr.py': ['--num-images', '--size', '--seed', '--normal-ratio', '--labeled-ratio'],
-    'tools/infer.py': ['--out-dir', '--score-thr', '--no-overlay', '--device', '--branch'],
-    'tools/model_converters/extract_teacher.py': ['--student', '--drop-keys'],
-    'tools/dataset_converters/vindr_cxr.py': ['--preset', '--classes', '--fusion', '--wbf-iou', '--max-size',
-                                              '--png-16bit', '--workers', '--strict'],
-    'tools/dataset_converters/tbx11k.py': ['--uncertain', '--strict'],
-    'tools/misc/split_semi.py': ['--labeled-percent', '--fold', '--seed', '--out-dir'],
-    'tools/misc/check_dataset.py': ['--no-progress'],
-    'tools/misc/fuzz_inputs.py': ['--cases', '--seed', '--readers', '--timeout', '--rss-mb', '--replay'],
-    'tools/analysis_tools/pseudo_label_quality.py': ['--data-root', '--labelled', '--unlabelled', '--gt', '--warmup',
-                                                     '--iou', '--cfg-options'],
-    'tools/analysis_tools/plo_ablation.py': ['--rows', '--seeds', '--trunk-seed', '--work-dir', '--report'],
-    'tools/analysis_tools/benchmark_ssod.py': ['--quick', '--methods', '--ratios', '--seeds', '--report-only'],
-    'tools/analysis_tools/benchmark_train_step.py': ['--methods', '--checkpoint-dir', '--repeats', '--warmup'],
-    'tools/analysis_tools/vis_cam.py': ['--model', '--title', '--ann-file', '--out-dir', '--levels', '--branch'],
-    'tools/misc/export_review.py': ['--images', '--img-dir', '--labelled', '--with-confident', '--max-images',
-                                    '--plo-config', '--cfg-options'],
-    'tools/misc/merge_review.py': ['--candidates', '--labelled', '--unlabelled', '--out-dir'],
+    'tools/train.py': ['--amp', '--auto-scale-lr', '--cfg-options', '--launcher', '--local-rank', '--local_rank',
+                       '--resume', '--work-dir'],
+    'tools/test.py': ['--cfg-options', '--launcher', '--local-rank', '--local_rank', '--out', '--show', '--show-dir',
+                      '--wait-time', '--work-dir'],
+    'tools/infer.py': ['--branch', '--cfg-options', '--device', '--no-overlay', '--out-dir', '--recursive',
+                       '--score-thr'],
+    'tools/model_converters/extract_teacher.py': ['--drop-keys', '--name', '--student'],
+    'tools/dataset_converters/vindr_cxr.py': ['--classes', '--clip-tolerance', '--csv', '--fusion', '--image-dir',
+                                              '--images-only', '--max-size', '--out-json', '--overwrite',
+                                              '--png-16bit', '--preset', '--split', '--strict', '--voi',
+                                              '--wbf-iou', '--workers'],
+    'tools/dataset_converters/tbx11k.py': ['--clip-tolerance', '--lists', '--strict', '--uncertain'],
+    'tools/misc/gen_synth_cxr.py': ['--class-probs', '--labeled-ratio', '--max-rotation', '--normal-ratio',
+                                    '--num-images', '--seed', '--size', '--skip-existing', '--test-ratio',
+                                    '--val-ratio', '--workers'],
+    'tools/misc/split_semi.py': ['--fold', '--folds', '--keep-unlabeled-annotations', '--labeled-percent', '--name',
+                                 '--out-dir', '--seed'],
+    'tools/misc/check_dataset.py': ['--level', '--max-print', '--no-progress'],
+    'tools/misc/fuzz_inputs.py': ['--address-mb', '--cases', '--keep-failures', '--markdown', '--readers', '--replay',
+                                  '--rss-mb', '--seed', '--timeout', '--verbose', '--workers'],
+    'tools/analysis_tools/pseudo_label_quality.py': ['--batch-size', '--cfg-options', '--data-root', '--gt', '--iou',
+                                                     '--labelled', '--max-images', '--unlabelled', '--warmup'],
+    'tools/analysis_tools/benchmark_dicom.py': ['--max-size', '--num-images', '--size', '--tmp-dir', '--workers'],
+    'tools/analysis_tools/benchmark_generator.py': ['--num-images', '--repeats', '--sizes', '--workers'],
+    'tools/analysis_tools/benchmark_necks.py': ['--necks', '--repeats', '--sizes', '--threads'],
+    'tools/analysis_tools/summarize_results.py': [],
 }
 
+# Tools being reworked (the SSOD benchmark leaves the package): the listed options must exist;
+# move them into TOOLS once their options settle.
+SOME_OPTIONS = {
+    'tools/analysis_tools/plo_ablation.py': ['--report', '--rows', '--seeds', '--trunk-seed', '--work-dir'],
+    'tools/analysis_tools/benchmark_ssod.py': ['--data-root', '--methods', '--quick', '--ratios', '--report-only',
+                                               '--seeds', '--work-dir'],
+    'tools/analysis_tools/benchmark_train_step.py': ['--checkpoint-dir', '--methods', '--repeats', '--warmup'],
+}
 
-@pytest.mark.parametrize('tool', sorted(TOOLS))
-def test_tool_help_lists_its_flags(tool):
-    res = subprocess.run([sys.executable, str(REPO / tool), '--help'], capture_output=True, text=True,
+# Runs a tool up to its argument parsing, then prints the parser's options and its help text.
+_CAPTURE = """
+import argparse, json, os, runpy, sys
+def capture(parser, *args, **kwargs):
+    flags = sorted(o for a in parser._actions for o in a.option_strings if o.startswith('--') and o != '--help')
+    print(json.dumps(dict(flags=flags, help=parser.format_help())))
+    sys.exit(0)
+argparse.ArgumentParser.parse_args = argparse.ArgumentParser.parse_known_args = capture
+tool = sys.argv[1]
+sys.argv = [tool]
+sys.path.insert(0, os.path.dirname(tool))  # as when the tool runs as a script
+runpy.run_path(tool, run_name='__main__')
+"""
+
+
+def parser_of(tool: str) -> dict:
+    """The options (besides --help) and the help text of ``tool``'s argument parser."""
+    res = subprocess.run([sys.executable, '-c', _CAPTURE, str(REPO / tool)], capture_output=True, text=True,
                          cwd=REPO, timeout=120)
     assert res.returncode == 0, res.stderr
-    for flag in TOOLS[tool]:
-        assert flag in res.stdout, f'{tool} --help lacks {flag}'
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize('tool', sorted(TOOLS) + sorted(SOME_OPTIONS))
+def test_tool_options_are_the_listed_ones_and_all_in_its_help(tool):
+    parser = parser_of(tool)
+    if tool in TOOLS:
+        assert parser['flags'] == sorted(TOOLS[tool]), f'{tool}: options changed; update TOOLS'
+    else:
+        assert set(SOME_OPTIONS[tool]) <= set(parser['flags']), tool
+    for flag in parser['flags']:
+        assert flag in parser['help'], f'{tool} --help lacks {flag}'
+
+
+@pytest.mark.parametrize('tool', ['tools/train.py', 'tools/infer.py'])
+def test_help_exits_zero(tool):
+    res = subprocess.run([sys.executable, str(REPO / tool), '--help'], capture_output=True, text=True, cwd=REPO,
+                         timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert all(flag in res.stdout for flag in TOOLS[tool])
 
 
 @pytest.mark.parametrize('script', ['tools/dist_train.sh', 'tools/dist_test.sh', 'tools/slurm_train.sh'])
