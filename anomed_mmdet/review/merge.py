@@ -18,6 +18,16 @@ from .export import CSV_FIELDS, ReviewError, images_fingerprint
 DECISIONS = ('accepted', 'corrected', 'rejected')
 #: a box may leave the image by this many pixels (as the data set checks allow)
 TOLERANCE_PX = 1.0
+#: two reviewed labels of one class in one image overlapping this much are one lesion
+DUPLICATE_IOU = 0.9
+
+
+def _iou(a: List[float], b: List[float]) -> float:
+    """IoU of two COCO xywh boxes."""
+    iw = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    inter = iw * ih
+    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
 
 
 def read_review(path: Path) -> List[Dict[str, str]]:
@@ -136,9 +146,14 @@ def _split(labelled: dict, unlabelled: dict, decided: Dict[int, list], moving: L
            rows: List[Dict[str, Any]]) -> Tuple[dict, dict, Dict[str, Any]]:
     move = set(moving)
     next_id = 1 + max([a['id'] for a in labelled.get('annotations', []) + unlabelled.get('annotations', [])] or [0])
-    new_anns = []
+    new_anns, duplicates = [], 0
     for iid in moving:
+        kept_boxes: List[Tuple[List[float], int]] = []
         for bbox, cat in decided[iid]:
+            if any(c == cat and _iou(b, bbox) >= DUPLICATE_IOU for b, c in kept_boxes):
+                duplicates += 1  # two candidates reviewed onto one lesion
+                continue
+            kept_boxes.append((bbox, cat))
             new_anns.append(dict(id=next_id, image_id=iid, category_id=cat, bbox=[round(v, 2) for v in bbox],
                                  area=round(bbox[2] * bbox[3], 2), iscrowd=0))
             next_id += 1
@@ -151,7 +166,7 @@ def _split(labelled: dict, unlabelled: dict, decided: Dict[int, list], moving: L
     report = dict(
         rows=len(rows), **{d: counts.get(d, 0) for d in DECISIONS + ('undecided',)},
         images_moved=len(moving), images_moved_without_findings=sum(not decided[i] for i in moving),
-        images_partially_reviewed=partial, labels_added=len(new_anns),
+        images_partially_reviewed=partial, labels_added=len(new_anns), duplicate_labels_dropped=duplicates,
         labels_added_per_class=dict(Counter(names[a['category_id']] for a in new_anns)),
         unlabelled_annotations_of_moved_images_dropped=len(unlabelled.get('annotations', [])) - len(kept),
         labelled_images=[len(labelled['images']), len(out_l['images'])],

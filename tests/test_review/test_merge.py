@@ -73,6 +73,15 @@ def test_decisions_move_fully_reviewed_images(tmp_path):
     assert report['unlabelled_images'] == [4, 2] and report['labels_added_per_class'] == {'nodule': 2}
 
 
+def test_two_candidates_corrected_onto_one_lesion_give_one_label(tmp_path):
+    lesion = dict(decision='corrected', x1='12', y1='12', x2='30', y2='31', **{'class': 'nodule'})
+    lab, _, report = run(tmp_path, {1: lesion, 2: dict(lesion, x2='30.5')})
+    assert [a['bbox'] for a in lab['annotations'][1:]] == [[12, 12, 18, 19]]
+    assert report['duplicate_labels_dropped'] == 1 and report['labels_added'] == 1
+    lab, _, report = run(tmp_path, {1: lesion, 2: dict(lesion, **{'class': 'mass'})})  # another class: kept
+    assert len(lab['annotations']) == 3 and report['duplicate_labels_dropped'] == 0
+
+
 def test_nothing_reviewed_changes_nothing(tmp_path):
     lab0, unl0, _ = splits()
     lab, unl, report = run(tmp_path, {})
