@@ -79,7 +79,7 @@ class SkipNonFiniteMixin:
         return bad.item() == 0
 
     def _grads_finite(self) -> bool:
-        """Whether the total gradient 2-norm is finite (one fused pass: ~7 ms for 40 M CPU values)."""
+        """Whether the total gradient 2-norm is finite (one fused pass; its cost: docs/reliability.md)."""
         grads = [p.grad for group in self.optimizer.param_groups for p in group['params']
                  if p.grad is not None]
         if not grads:

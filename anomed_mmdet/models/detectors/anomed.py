@@ -141,7 +141,12 @@ class AnoMed(SemiBaseDetector):
 
     @torch.no_grad()
     def calibrate_on_labelled(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> None:
-        """The teacher's predictions on labelled images, against their GT, to the PLO."""
+        """The teacher's predictions on labelled images, against their GT, to the PLO.
+
+        Args:
+            batch_inputs (Tensor): the labelled images, (N, C, H, W).
+            batch_data_samples (list[DetDataSample]): their ground truth.
+        """
         self.teacher.eval()
         samples = [s.clone() for s in batch_data_samples]
         with test_time_nms(self.teacher, self.plo.soft_nms):
@@ -151,7 +156,16 @@ class AnoMed(SemiBaseDetector):
     @torch.no_grad()
     def get_pseudo_instances(self, batch_inputs: Tensor,
                              batch_data_samples: SampleList) -> Tuple[SampleList, dict]:
-        """Teacher predictions (eval mode, original image frame) split by the PLO."""
+        """Teacher predictions (eval mode, original image frame) split by the PLO.
+
+        Args:
+            batch_inputs (Tensor): the weak views of the unlabelled images, (N, C, H, W).
+            batch_data_samples (list[DetDataSample]): their data samples.
+
+        Returns:
+            tuple[list[DetDataSample], dict]: the samples with the PLO's pseudo instances as
+            ``gt_instances`` (``plo_group`` tells confident / hesitant) and the PLO's statistics.
+        """
         with test_time_nms(self.teacher, self.plo.soft_nms):
             batch_data_samples, _ = super().get_pseudo_instances(batch_inputs, batch_data_samples)
         pseudo, stats = self.plo([s.gt_instances for s in batch_data_samples])

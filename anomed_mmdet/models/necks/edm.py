@@ -73,6 +73,14 @@ class EDM(BaseModule):
         self.up = nn.ModuleList(conv() for _ in range(depth - 1))
 
     def forward(self, x: Tensor) -> Tensor:
+        """Encode ``depth`` times at half resolution, decode back with skip additions.
+
+        Args:
+            x (Tensor): feature map of shape (N, channels, H, W).
+
+        Returns:
+            Tensor: ``x`` plus the decoded map, same shape as ``x``.
+        """
         skips = [x]
         for down in self.down:
             skips.append(down(skips[-1]))
@@ -96,6 +104,15 @@ class ConnectionBlock(BaseModule):
                                act_cfg=act_cfg)
 
     def forward(self, base: Tensor, prev: Tensor) -> Tensor:
+        """Fuse the base feature with the previous EDM's output.
+
+        Args:
+            base (Tensor): the reduced input map, (N, channels, H, W).
+            prev (Tensor): the previous EDM's output, same shape.
+
+        Returns:
+            Tensor: the next EDM's input, (N, channels, H, W).
+        """
         return self.fuse(torch.cat([base, prev], dim=1))
 
 

@@ -152,6 +152,15 @@ class FA(BaseModule):
         return fused
 
     def forward(self, inputs: Tuple[Tensor, ...]) -> Tuple[Tensor, ...]:
+        """Fuse the backbone (or SIB) maps across levels into the FPN output contract.
+
+        Args:
+            inputs (tuple[Tensor]): one map per ``in_channels`` entry, (N, C_i, H_i, W_i).
+
+        Returns:
+            tuple[Tensor]: ``num_outs`` maps of ``out_channels`` channels, from level
+            ``start_level`` down, extra levels at stride 2 each.
+        """
         assert len(inputs) == len(self.in_channels), (len(inputs), len(self.in_channels))
         laterals = [conv(inputs[i + self.start_level]) for i, conv in enumerate(self.lateral_convs)]
         outs = [conv(x) for conv, x in zip(self.fa_convs, self.fuse(laterals))]

@@ -57,6 +57,14 @@ class SIBBranch(BaseModule):
         return out
 
     def forward(self, x: Tensor) -> Tensor:
+        """Enhance one backbone map through the chained EDM levels.
+
+        Args:
+            x (Tensor): backbone map, (N, C, H, W).
+
+        Returns:
+            Tensor: ``x`` plus the projected sum of the EDM outputs, (N, C, H, W).
+        """
         base = self.in_proj(x)
         y = self.edms[0](base)
         level_outs = [y]
@@ -154,7 +162,16 @@ class SIB(BaseModule):
         })
 
     def forward(self, inputs: Union[Tensor, Sequence[Tensor]]) -> Union[Tensor, Tuple[Tensor, ...]]:
-        """Enhance a tuple of maps (or a single map, returned as a single map)."""
+        """Enhance the selected maps (``enhance_indices``); the others pass through.
+
+        Args:
+            inputs (Tensor | Sequence[Tensor]): the backbone maps, one per ``in_channels``
+                entry, each (N, C_i, H_i, W_i); or a single map.
+
+        Returns:
+            Tensor | tuple[Tensor]: the maps in the same number, shapes and order (a single
+            map for a single input).
+        """
         single = isinstance(inputs, Tensor)
         feats = [inputs] if single else list(inputs)
         if len(feats) != len(self.in_channels):

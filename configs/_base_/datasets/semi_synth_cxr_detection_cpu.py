@@ -1,7 +1,7 @@
 # The semi-supervised synthetic chest X-ray data at CPU size (320 px), one loader worker: the
 # pipelines of semi_synth_cxr_detection.py with one input size instead of scale jitter. On the
-# CPU every new input shape makes oneDNN build new convolution kernels, which made jittered
-# iterations up to 10x slower. The strong view keeps its geometric and photometric augmentation.
+# CPU every new input shape makes oneDNN build new convolution kernels, which makes jittered
+# iterations much slower. The strong view keeps its geometric and photometric augmentation.
 _base_ = './semi_synth_cxr_detection.py'
 
 img_scale = (320, 320)

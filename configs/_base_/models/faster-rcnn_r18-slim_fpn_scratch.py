@@ -2,8 +2,8 @@
 # is downloaded), a 64-channel FPN and a light RoI head. Grayscale radiographs are read as three
 # equal channels; anchors start at 8 px (scale 2 at stride 4) and the RPN's best anchor of a box
 # is a positive down to IoU 0.05, so the 2-4 px calcifications of the 320 px inputs get positives
-# (with 16 px anchors and min_pos_iou 0.3 they never did: calcification AP was 0 in every row). RoIAlign uses a fixed sampling ratio
-# and proposals are capped: both dominate CPU time otherwise.
+# (why: docs/plo.md, "16 px anchors"). RoIAlign uses a fixed sampling ratio and proposals are
+# capped: both dominate CPU time otherwise.
 _base_ = ['mmdet::_base_/models/faster-rcnn_r50_fpn.py', './r18-slim_parts.py']
 
 model = dict(
