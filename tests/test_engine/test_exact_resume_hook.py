@@ -137,3 +137,19 @@ def test_project_configs_save_the_rng_states():
     assert len(paths) >= 7
     for path in paths:
         assert Config.fromfile(str(path)).default_hooks.exact_resume.type == 'ExactResumeHook', path
+
+
+def test_every_rank_states_are_gathered_and_each_rank_restores_its_own(tmp_path, monkeypatch):
+    """DDP, simulated: rank 0 saves the states all_gather_object collected at each step; a rank
+    restores the entry of its own rank (rank 1 here: the checkpoint's second entry)."""
+    other = dict(get_rng_state(), torch=torch.Generator().manual_seed(99).get_state())
+    monkeypatch.setattr(exact_resume_hook, 'get_world_size', lambda: 2)
+    monkeypatch.setattr(exact_resume_hook, 'all_gather_object', lambda state: [state, other])
+    run(tmp_path / 'full', max_iters=2)
+    states = torch.load(str(tmp_path / 'full/iter_2.pth'), map_location='cpu')[CHECKPOINT_KEY]['states']
+    assert len(states) == 2 and torch.equal(states[1]['torch'], other['torch'])
+    restored = []
+    monkeypatch.setattr(exact_resume_hook, 'get_rank', lambda: 1)
+    monkeypatch.setattr(exact_resume_hook, 'set_rng_state', restored.append)
+    run(tmp_path / 'again', max_iters=3, resume_from=str(tmp_path / 'full/iter_2.pth'))
+    assert torch.equal(restored[0]['torch'], other['torch'])  # the first restore: at the resumed batch

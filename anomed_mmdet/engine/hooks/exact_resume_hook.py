@@ -11,7 +11,8 @@ main process's random state: the model's sampling (RPN / R-CNN samplers, the PLO
 * puts them back just before the next batch is drawn, so whatever runs between two steps
   (checkpointing, validation, which draws a loader seed from torch) does not shift the
   training stream;
-* saves them in each checkpoint (key ``rng_state``, every rank's under DDP) and, on
+* saves them in each checkpoint (key ``rng_state``; under DDP every rank's, gathered at each
+  step because only rank 0 saves) and, on
   ``--resume``, restores them just before the first batch after the replay.
 
 A run killed after iteration k and resumed from the checkpoint of iteration k then computes the
@@ -20,7 +21,7 @@ same losses as an unbroken run, bit for bit, with ``randomness=dict(seed=..., de
 order differs, which the hook reports).
 """
 import logging
-from typing import Any, Callable, Dict, Iterator, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 from mmdet.registry import HOOKS
 from mmengine.dist import all_gather_object, get_rank, get_world_size
@@ -74,6 +75,7 @@ class ExactResumeHook(Hook):
         self._loaded: Optional[Dict[str, Any]] = None  # the checkpoint's entry
         self._pending: Optional[Dict[str, Any]] = None  # states to restore at draw runner.iter
         self._restore_at = 0
+        self._all_states: Optional[List[Dict[str, Any]]] = None  # every rank's _after_step
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         self._loaded = checkpoint.get(CHECKPOINT_KEY)
@@ -123,9 +125,12 @@ class ExactResumeHook(Hook):
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         self._after_step = get_rng_state()
+        # mmengine saves checkpoints on rank 0 only (Runner.save_checkpoint is master_only): the
+        # other ranks' states are gathered here, every step (a few kB per rank)
+        self._all_states = (all_gather_object(self._after_step) if get_world_size() > 1
+                            else [self._after_step])
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        state = self._after_step if self._after_step is not None else get_rng_state()
-        states = all_gather_object(state) if get_world_size() > 1 else [state]
+        states = self._all_states or [get_rng_state()]
         checkpoint[CHECKPOINT_KEY] = dict(batches=self._drawn, states=states,
                                           sampler_seed=_sampler_seed(runner))
