@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
-from anomed_mmdet.benchmark import Budget, Run
-from anomed_mmdet.benchmark.execute import (append_result, execute, iteration_times, load_results,
+from tools.analysis_tools.ssod_benchmark import Budget, Run
+from tools.analysis_tools.ssod_benchmark.execute import (append_result, execute, iteration_times, load_results,
                                             run_command)
 from tests.conftest import REPO
 
@@ -45,15 +45,19 @@ def test_supervised_trunk_then_anomed_end_to_end(tiny_synth, tmp_path):
     bench.mkdir(exist_ok=True)
     shutil.copy(root / 'annotations' / 'train_labeled.json', bench / 'train.1@50.json')
     shutil.copy(root / 'annotations' / 'train_unlabeled.json', bench / 'train.1@50-unlabeled.json')
-    budget = Budget('tiny', burn_in=2, semi=2, ratios=(50,), seeds=(0,), methods=('supervised', 'anomed'))
+    budget = Budget('tiny', burn_in=2, semi=2, ratios=(50,), seeds=(0,), methods=('supervised', 'anomed'),
+                    lr_steps=(0.75, 0.9))
     work = tmp_path / 'work'
     trunk = execute(Run('supervised', 50, 0), budget, str(REPO), str(root), work)
     assert (work / 'supervised_50pct_seed0' / 'iter_2.pth').is_file()  # the burn-in checkpoint
     assert 0.0 <= trunk['metrics']['coco/bbox_mAP'] <= 1.0
     assert trunk['peak_rss_mb'] > 100 and trunk['sec_per_iter'] > 0
+    assert trunk['config'].endswith('sib-fa_cpu-1k_synth-cxr.py') and trunk['commit']
+    assert trunk['val_curve'] and trunk['val_curve'][-1][0] == 4  # validated at the end (and each third)
     ano = execute(Run('anomed', 50, 0), budget, str(REPO), str(root), work)
     log = (work / 'anomed_50pct_seed0' / 'train.out').read_text()
     assert 'Load checkpoint from' in log and 'supervised_50pct_seed0/iter_2.pth' in log
+    assert 'TrunkOptimStateHook: optimizer state of' in log  # no optimizer restart
     assert ano['train_wall_s'] > 0 and 'coco/bbox_mAP_50' in ano['metrics']
     again = execute(Run('anomed', 50, 0), budget, str(REPO), str(root), work)
     assert again['train_wall_s'] == 0.0  # finished rows are not retrained

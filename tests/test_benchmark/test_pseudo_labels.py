@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from anomed_mmdet.benchmark.pseudo_labels import PseudoLabelQuality, bucket_of, match
+from tools.analysis_tools.ssod_benchmark.pseudo_labels import PseudoLabelQuality, bucket_of, match
 
 
 def test_match_is_one_to_one_and_class_aware():

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from anomed_mmdet.benchmark import Budget
-from anomed_mmdet.benchmark.step_time import PHASES, semi_config, time_steps
+from tools.analysis_tools.ssod_benchmark import Budget
+from tools.analysis_tools.ssod_benchmark.step_time import PHASES, semi_config, time_steps
 
 REPO = Path(__file__).resolve().parents[2]
 BUDGET = Budget('tiny', burn_in=2, semi=2, ratios=(50,), seeds=(0,))

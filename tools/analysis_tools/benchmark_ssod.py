@@ -1,15 +1,17 @@
 """Side-by-side benchmark: supervised, MeanTeacher, SoftTeacher, AnoMed and its ablations.
 
-Trains and tests every method on the same synthetic chest X-rays, label ratios, seeds, input
-size and iteration budget (protocol: anomed_mmdet/benchmark/plan.py), then writes the table,
-the targets check and a plot into docs/benchmark.md (between this budget's markers) and
-docs/benchmark_<budget>.png.
+Trains and tests every method on the same synthetic chest X-rays, labelled folds, seeds, input
+size and iteration budget (protocol v2: tools/analysis_tools/ssod_benchmark/plan.py), then
+writes the table, the regime checks, the targets check and a plot into docs/benchmark.md
+(between this budget's markers) and docs/benchmark_<budget>.png.
 
-Resumable: finished rows are kept in <work-dir>/results.jsonl and skipped on a re-run; an
-interrupted row resumes from its last checkpoint. Run it in the background:
+Resumable: finished rows are appended to docs/results/benchmark_<budget>.jsonl (commit it) and
+skipped on a re-run; an interrupted row resumes from its last checkpoint. Run it in the
+background:
 
-    nohup python tools/analysis_tools/benchmark_ssod.py > benchmark.log 2>&1 &     # ~2 h, 2 cores
-    python tools/analysis_tools/benchmark_ssod.py --quick                           # ~20 min
+    nohup python tools/analysis_tools/benchmark_ssod.py > benchmark.log 2>&1 &    # main rows, 3 seeds
+    python tools/analysis_tools/benchmark_ssod.py --ablations     # + the ablation rows (first seed)
+    python tools/analysis_tools/benchmark_ssod.py --quick          # the smoke budget
 """
 import argparse
 import datetime
@@ -24,44 +26,62 @@ from dataclasses import replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
 
-from anomed_mmdet.benchmark import (BUDGETS, METHODS, aggregate, build_plan, plot_ratios,  # noqa: E402
-                                    render_markdown, targets)
-from anomed_mmdet.benchmark.execute import append_result, execute, load_results  # noqa: E402
-from anomed_mmdet.benchmark.plan import split_files  # noqa: E402
-from anomed_mmdet.benchmark.report import extra_command, report_rows  # noqa: E402
-from anomed_mmdet.datasets.converters.semi_split import split_semi  # noqa: E402
-from anomed_mmdet.utils.atomic_io import atomic_write_text  # noqa: E402
+from ssod_benchmark import (ABLATIONS, BUDGETS, METHODS, aggregate, build_plan, plot_ratios, regime_checks,
+                            render_markdown, targets)
+from ssod_benchmark.execute import append_result, execute, load_results
+from ssod_benchmark.plan import split_files
+from ssod_benchmark.report import report_rows
+from anomed_mmdet.datasets.converters.semi_split import split_semi
+from anomed_mmdet.utils.atomic_io import atomic_write_text
 
 
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--quick', action='store_true', help='the ~20 minute smoke budget')
+    p.add_argument('--quick', action='store_true', help='the smoke budget')
     p.add_argument('--methods', nargs='+', choices=list(METHODS), help='only these methods')
+    p.add_argument('--ablations', action='store_true', help='add the ablation rows (first seed; they reuse the '
+                   'first trunk and write to the same results file)')
     p.add_argument('--ratios', nargs='+', type=int, help='label ratios in percent (override the budget)')
     p.add_argument('--seeds', nargs='+', type=int, help='seeds (override the budget)')
     p.add_argument('--data-root', help='synthetic data folder (generated when missing); '
                    'default data/benchmark/synth_cxr_<N>')
     p.add_argument('--work-dir', help='default work_dirs/benchmark/<budget>')
     p.add_argument('--doc', default=str(REPO / 'docs' / 'benchmark.md'), help='markdown file to update')
+    p.add_argument('--results', help='results file (one JSON row per line); default '
+                   'docs/results/benchmark_<budget>.jsonl')
     p.add_argument('--report-only', action='store_true', help='write the report from finished rows')
     p.add_argument('--dry-run', action='store_true', help='print the plan and exit')
     return p.parse_args()
 
 
-def prepare_data(budget, data_root: Path, seed: int = 0) -> None:
-    """Generate the images once, and the stratified labelled / unlabelled split per ratio."""
+def prepare_data(budget, data_root: Path) -> None:
+    """Generate the images once, and each seed's labelled fold per ratio (seed s: fold s + 1)."""
     py = sys.executable
     subprocess.run([py, 'tools/misc/gen_synth_cxr.py', str(data_root), '--num-images', str(budget.num_images),
                     '--size', str(budget.image_size), '--workers', '2', '--skip-existing'], check=True, cwd=REPO)
     for ratio in budget.ratios:
-        lab, unlab = (data_root / f for f in split_files(ratio))
-        if lab.is_file() and unlab.is_file():
-            continue
-        lab.parent.mkdir(parents=True, exist_ok=True)
-        split_semi(str(data_root / 'annotations' / 'train.json'), str(lab.parent), percents=[ratio],
-                   folds=[1], seed=seed)
+        for seed in budget.seeds:
+            lab, unlab = (data_root / f for f in split_files(ratio, seed))
+            if lab.is_file() and unlab.is_file():
+                continue
+            lab.parent.mkdir(parents=True, exist_ok=True)
+            split_semi(str(data_root / 'annotations' / 'train.json'), str(lab.parent), percents=[ratio],
+                       folds=[seed + 1], seed=0)
+
+
+def split_lines(budget, data_root: Path) -> list:
+    """One bullet per labelled fold: its shares of images, images with findings and boxes."""
+    out = []
+    for ratio in budget.ratios:
+        for seed in budget.seeds:
+            lab = data_root / split_files(ratio, seed)[0]
+            if lab.is_file():
+                sh = json.loads(lab.read_text()).get('info', {}).get('semi_split', {}).get('shares')
+                if sh:
+                    out.append(f'  - {ratio}%, seed {seed} (`{lab.name}`): {sh["images"]:.1%} of the images, '
+                               f'{sh["abnormal_images"]:.1%} of those with findings, {sh["boxes"]:.1%} of the boxes')
+    return out
 
 
 def class_names_and_rarest(data_root: Path) -> tuple:
@@ -94,12 +114,14 @@ def shown(path: Path) -> str:
         return str(path)
 
 
-def write_report(doc: Path, budget, rows, data_root: Path, command: str, work_dir: Path) -> str:
+def write_report(doc: Path, budget, rows, data_root: Path, command: str, results: Path) -> str:
     classes, rare, counts = class_names_and_rarest(data_root)
     entries = aggregate(rows, classes)
     png = doc.parent / f'benchmark_{budget.name}.png'
     plot_ratios(entries, str(png))
-    checks = targets(entries, rare)
+    main_ratio = budget.ratios[0]
+    checks = targets(entries, rare, main_ratio, rows)
+    regime = regime_checks(entries, rows, main_ratio)
     plan = build_plan(budget)
     done, planned = len({r['name'] for r in rows} & {p.name for p in plan}), len(plan)
     body = [
@@ -107,14 +129,18 @@ def write_report(doc: Path, budget, rows, data_root: Path, command: str, work_di
         '',
         f'- Command: `{command}`',
         f'- Machine: {machine()}',
-        f'- Date: {datetime.date.today().isoformat()}; results file `{shown(work_dir / "results.jsonl")}`',
-        *extra_command(rows, command),
+        f'- Date: {datetime.date.today().isoformat()}; results file `{shown(results)}` (each row with its config, '
+        'commit and seed)',
         f'- Data: {budget.num_images} synthetic images at {budget.image_size} px (train instances: ' +
         ', '.join(f'{c} {n}' for c, n in counts.items()) + '), trained and tested at 320 px; test split.',
-        f'- Budget: supervised trunk {budget.burn_in} + {budget.semi} iterations (batch 4); semi-supervised '
-        f'runs start from the trunk at {budget.burn_in} and train {budget.semi} iterations (1 labelled + 4 '
-        f'unlabelled images) on the trunk\'s learning-rate curve (AdamW 1e-3, x0.1 at 80% and 93% of '
-        f'{budget.burn_in + budget.semi}), EMA momentum {budget.ema_momentum}.',
+        f'- Protocol v2 (tools/analysis_tools/ssod_benchmark/plan.py): supervised trunk {budget.burn_in} + '
+        f'{budget.semi} iterations, 4 labelled images each, validated at each third; semi-supervised rows '
+        f'start from it at {budget.burn_in} with its weights and optimizer state and train {budget.semi} '
+        f'iterations of 4 labelled (same pipeline) + 4 unlabelled images on its learning-rate curve (AdamW '
+        f'1e-3, x0.1 at {budget.milestones()}), EMA momentum {budget.ema_momentum}, BN statistics frozen; '
+        'MeanTeacher and SoftTeacher on the same SIB + FA detector.',
+        '- Labelled folds (each seed its own; every class labelled, the population\'s shares held):',
+        *split_lines(budget, data_root),
         '- AP in points (0-100), mean ± sample standard deviation over seeds; per-class AP is AP50:95.',
         '',
         render_markdown(entries, classes, rare),
@@ -122,8 +148,12 @@ def write_report(doc: Path, budget, rows, data_root: Path, command: str, work_di
         f'![AP50:95 against label ratio]({png.name})',
         '',
     ]
+    if regime:
+        body += ['| regime check | measured | met |', '|---|---|---|']
+        body += [f'| {t} | {m} | {"yes" if ok else "**no**"} |' for t, m, ok in regime]
+        body.append('')
     if checks:
-        body += ['| target (10% labels) | measured | met |', '|---|---|---|']
+        body += [f'| target ({main_ratio}% labels) | measured | met |', '|---|---|---|']
         body += [f'| {t} | {m} | {"yes" if ok else "**no**"} |' for t, m, ok in checks]
         body.append('')
     text = '\n'.join(body)
@@ -145,7 +175,9 @@ def main() -> None:
         budget = replace(budget, ratios=tuple(args.ratios))
     if args.seeds:
         budget = replace(budget, seeds=tuple(args.seeds))
-    full = budget  # the report covers the budget's whole plan whatever --methods trains
+    if args.ablations:
+        budget = replace(budget, methods=budget.methods + ABLATIONS)
+    full = replace(budget, methods=budget.methods + ABLATIONS)  # the report covers every finished row
     if args.methods:
         budget = replace(budget, methods=tuple(args.methods))
     data_root = Path(args.data_root or REPO / 'data' / 'benchmark' / f'synth_cxr_{budget.num_images}').resolve()
@@ -157,7 +189,8 @@ def main() -> None:
         return
     # the command that trains these rows (--report-only only rewrites the doc)
     command = 'python tools/analysis_tools/benchmark_ssod.py' + (' --quick' if args.quick else '')
-    results = work_dir / 'results.jsonl'
+    # committed with the repo, so the report regenerates from it and a plan finishes over sittings
+    results = Path(args.results or REPO / 'docs' / 'results' / f'benchmark_{budget.name}.jsonl')
     work_dir.mkdir(parents=True, exist_ok=True)
     if not args.report_only:
         prepare_data(budget, data_root)
@@ -176,7 +209,7 @@ def main() -> None:
     rows = report_rows(load_results(results).values(), full)
     if not rows:
         sys.exit(f'no finished rows in {results}')
-    print(write_report(Path(args.doc), full, rows, data_root, command, work_dir))
+    print(write_report(Path(args.doc), full, rows, data_root, command, results))
 
 
 if __name__ == '__main__':

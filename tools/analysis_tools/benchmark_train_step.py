@@ -5,7 +5,7 @@ batches; steps are timed round-robin and the median of each method is reported, 
 phases (teacher pseudo labels, supervised loss, unsupervised loss, AnoMed's hesitant losses,
 backward + optimizer step), with each method's total as a ratio of SoftTeacher's.
 
-Example (after the default benchmark has trained its 10% trunks):
+Example (after the default benchmark has trained its first trunk):
 
     python tools/analysis_tools/benchmark_train_step.py --repeats 15 \\
         --checkpoint-dir work_dirs/benchmark/default
@@ -15,11 +15,10 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
 
-from anomed_mmdet.benchmark import BUDGETS, METHODS, Run  # noqa: E402
-from anomed_mmdet.benchmark.execute import trunk_checkpoint  # noqa: E402
-from anomed_mmdet.benchmark.step_time import PHASES, time_steps  # noqa: E402
+from ssod_benchmark import BUDGETS, METHODS, Run
+from ssod_benchmark.execute import trunk_checkpoint
+from ssod_benchmark.step_time import PHASES, time_steps
 
 SEMI = [k for k, m in METHODS.items() if m.semi]
 
@@ -27,12 +26,12 @@ SEMI = [k for k, m in METHODS.items() if m.semi]
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--methods', nargs='+', choices=SEMI,
-                   default=['soft_teacher', 'mean_teacher', 'anomed', 'anomed_no_sib'])
+                   default=['soft_teacher', 'mean_teacher', 'anomed'])
     p.add_argument('--budget', choices=list(BUDGETS), default='default')
     p.add_argument('--data-root', help='default data/benchmark/synth_cxr_<N> (made by benchmark_ssod.py)')
     p.add_argument('--checkpoint-dir', help="a benchmark work dir: the trunks' burn-in checkpoints "
                    'are read from it (default: random weights)')
-    p.add_argument('--ratio', type=int, default=10)
+    p.add_argument('--ratio', type=int, default=5)
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--repeats', type=int, default=10, help='timed steps per method')
     p.add_argument('--warmup', type=int, default=2, help='untimed steps per method first')

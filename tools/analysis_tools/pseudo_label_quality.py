@@ -16,13 +16,11 @@ Example (the trunk of docs/plo.md, the PLO of the ablation config):
 import argparse
 import json
 import math
-import sys
 from pathlib import Path
 from typing import List
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 BUCKET_OF_GROUP = {0: 0, 1: 1, -1: 2}  # PLO group (confident, hesitant, scrap) -> table bucket
 
@@ -134,7 +132,7 @@ def split(plo, raw):
 
 def main() -> None:
     a = parse_args()
-    from anomed_mmdet.benchmark.pseudo_labels import PseudoLabelQuality
+    from ssod_benchmark.pseudo_labels import PseudoLabelQuality
     cfg, model, scale = build(a)
     labelled = records(a.data_root, a.labelled, True)
     unlabelled = records(a.data_root, a.unlabelled, False)

@@ -7,9 +7,8 @@ import sys
 from pathlib import Path
 from typing import List
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from anomed_mmdet.benchmark.execute import latest_test_metrics  # noqa: E402
+from ssod_benchmark.execute import latest_test_metrics
 
 COLUMNS = [('coco/bbox_mAP', 'AP50:95'), ('coco/bbox_mAP_50', 'AP50'), ('coco/bbox_mAP_75', 'AP75'),
            ('coco/bbox_mAP_s', 'APs'), ('coco/bbox_mAP_m', 'APm'), ('coco/bbox_mAP_l', 'APl')]

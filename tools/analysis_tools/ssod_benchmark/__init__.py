@@ -1,6 +1,10 @@
-"""The semi-supervised benchmark: plan, run and report (tools/analysis_tools/benchmark_ssod.py)."""
-from .plan import BUDGETS, METHODS, Budget, Method, Run, build_plan, render_config
-from .report import aggregate, render_markdown, plot_ratios, targets
+"""The semi-supervised benchmark: plan, run and report (tools/analysis_tools/benchmark_ssod.py).
 
-__all__ = ['BUDGETS', 'METHODS', 'Budget', 'Method', 'Run', 'build_plan', 'render_config',
-           'aggregate', 'render_markdown', 'plot_ratios', 'targets']
+Orchestration only (subprocess runs of tools/train.py and tools/test.py, repo paths, targets):
+it lives beside the tools, not in the installed package.
+"""
+from .plan import ABLATIONS, BUDGETS, METHODS, Budget, Method, Run, build_config, build_plan, render_config
+from .report import aggregate, plot_ratios, regime_checks, render_markdown, targets
+
+__all__ = ['ABLATIONS', 'BUDGETS', 'METHODS', 'Budget', 'Method', 'Run', 'build_config', 'build_plan', 'render_config',
+           'aggregate', 'render_markdown', 'plot_ratios', 'regime_checks', 'targets']

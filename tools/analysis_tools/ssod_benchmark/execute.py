@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from .plan import METHODS, Budget, Run, render_config
+from .plan import METHODS, Budget, Run, build_config
 
 
 def run_command(cmd: List[str], log_path: Path, cwd: str) -> Tuple[float, float]:
@@ -60,7 +60,7 @@ def trunk_checkpoint(run: Run, budget: Budget, work_dir: Path) -> Path:
 
 
 def final_checkpoint(run: Run, budget: Budget, work_dir: Path) -> Path:
-    iters = budget.semi if METHODS[run.method].trunk else budget.burn_in + budget.semi
+    iters = budget.semi if METHODS[run.method].trunk else budget.total
     return work_dir / run.name / f'iter_{iters}.pth'
 
 
@@ -75,7 +75,7 @@ def execute(run: Run, budget: Budget, repo: str, data_root: str, work_dir: Path,
         if not Path(trunk_ckpt).is_file():
             raise FileNotFoundError(f'{run.name} starts from {trunk_ckpt}, which does not exist')
     cfg = rdir / 'config.py'
-    cfg.write_text(render_config(run, budget, repo, data_root, trunk_ckpt))
+    build_config(run, budget, repo, data_root, trunk_ckpt).dump(str(cfg))
     final = final_checkpoint(run, budget, work_dir)
     train_s, peak_mb = 0.0, float('nan')
     if not final.is_file():
@@ -92,8 +92,31 @@ def execute(run: Run, budget: Budget, repo: str, data_root: str, work_dir: Path,
         raise RuntimeError(f'{run.name}: tools/test.py wrote no metrics under {rdir / "test"}')
     times = iteration_times(rdir)
     return dict(name=run.name, method=run.method, ratio=run.ratio, seed=run.seed, budget=budget.name,
-                metrics=metrics, sec_per_iter=statistics.median(times) if times else float('nan'),
+                config=METHODS[run.method].config, commit=git_commit(repo), metrics=metrics,
+                val_curve=val_curve(rdir), sec_per_iter=statistics.median(times) if times else float('nan'),
                 peak_rss_mb=peak_mb, train_wall_s=train_s, test_wall_s=test_s)
+
+
+def val_curve(work_dir: Path, key: str = 'coco/bbox_mAP') -> List[Tuple[int, float]]:
+    """(iteration, ``key``) of every validation logged under ``work_dir`` (the trunk's plateau check)."""
+    points = {}
+    for js in sorted(work_dir.glob('*/vis_data/*.json')):
+        if js.stem != js.parent.parent.name:
+            continue
+        for line in js.read_text().splitlines():
+            rec = json.loads(line)
+            if key in rec and 'step' in rec:
+                points[int(rec['step'])] = float(rec[key])
+    return sorted(points.items())
+
+
+def git_commit(repo: str) -> str:
+    """The repository's short commit, ``-dirty`` when tracked files changed."""
+    def git(*args: str) -> str:
+        out = subprocess.run(['git', *args], cwd=repo, capture_output=True, text=True)
+        return out.stdout.strip() if out.returncode == 0 else ''
+    head = git('rev-parse', '--short', 'HEAD') or 'unknown'
+    return head + ('-dirty' if git('status', '--porcelain', '--untracked-files=no') else '')
 
 
 def load_results(path: Path) -> Dict[str, dict]:

@@ -1,23 +1,39 @@
-"""What the benchmark trains: methods, budgets, runs and the config file of each run.
+"""What the benchmark trains: methods, budgets, runs and the config of each run.
 
-Protocol (every method sees the same data, input size, seeds and iteration budget):
+Protocol v2 (docs/benchmark.md):
 
-* a *trunk* run trains a supervised detector on the labelled part for ``burn_in + semi``
-  iterations and keeps its checkpoint at ``burn_in``; its final checkpoint is the supervised
-  row (one trunk per neck: SIB+FA for AnoMed, FPN for the baselines);
-* every semi-supervised row starts from its trunk's ``burn_in`` checkpoint and trains
-  ``semi`` iterations on labelled + unlabelled images on the trunk's own learning-rate curve
-  (so it differs from the supervised row only by the unlabelled images and the teacher), with
-  one EMA momentum and its own method settings (the configs in ``configs/``);
-* diagnostic rows continue the trunk supervised with one labelled image per iteration (the
-  labelled images a semi run sees), on the same curve: what the unlabelled images add;
-* the upper bound trains the SIB+FA detector on every training label for ``burn_in + semi``.
+* a *trunk* trains the SIB + FA detector supervised on the labelled fold for
+  ``burn_in + semi`` iterations (4 labelled images per iteration), validating at each third
+  (the plateau check) and keeping its checkpoint at ``burn_in``; its final checkpoint is the
+  supervised row: it never restarts;
+* every semi-supervised row starts from its trunk at ``burn_in`` with the trunk's weights *and
+  optimizer state* (``TrunkOptimStateHook``), continues the trunk's learning-rate curve for
+  ``semi`` iterations and sees the same 4 labelled images per iteration through the same
+  labelled pipeline, plus 4 unlabelled ones: it differs from the supervised row only by the
+  unlabelled images and the teacher. MeanTeacher and SoftTeacher run on the same detector;
+* each seed draws its own labelled fold (``train.<seed + 1>@<ratio>.json``), holding the
+  population's share of images with findings and of boxes (``split_semi``);
+* the 100 % row trains the same detector on every training label for ``burn_in + semi``;
+* ablations (first seed): AnoMed on the FPN detector from an FPN trunk, without the hesitant
+  branch, with calibrated thresholds, with distribution alignment.
+
+Row configs are the repo configs loaded with mmengine's ``Config`` and changed in place.
 """
+import os
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
+
+from mmengine.config import Config
 
 SUP_SIBFA = 'configs/sib/faster-rcnn_r18-slim_sib-fa_cpu-1k_synth-cxr.py'
 SUP_FPN = 'configs/faster_rcnn/faster-rcnn_r18-slim_fpn_cpu-1k_synth-cxr.py'
+MEAN_TEACHER = 'configs/mean_teacher/mean-teacher_faster-rcnn_r18-slim_fpn_cpu-1k_synth-cxr.py'
+SOFT_TEACHER = 'configs/soft_teacher/soft-teacher_faster-rcnn_r18-slim_fpn_cpu-1k_synth-cxr.py'
+ANOMED = 'configs/anomed/anomed_faster-rcnn_r18-slim_sib-fa_cpu-1k_synth-cxr.py'
+ANOMED_FPN = 'configs/anomed/anomed_faster-rcnn_r18-slim_fpn_cpu-1k_synth-cxr.py'
+ALIGN = dict(type='scores', momentum=0.99, alpha=1.0, max_ratio=2.0, min_ratio=1.0, min_score=0.05)
+LABELLED_PER_ITER = 4
+UNLABELLED_PER_ITER = 4
 
 
 @dataclass(frozen=True)
@@ -29,78 +45,62 @@ class Method:
     semi: bool
     trunk: Optional[str] = None          # key of the supervised trunk a semi run starts from
     seeded: bool = False                 # run for every seed (else the first seed only)
-    model: Dict = field(default_factory=dict)  # merged into the config's `model`
+    model: Dict = field(default_factory=dict)  # ``merge_from_dict`` options under ``model.``
+    sib_fa: bool = True                  # the detector's neck is SIB + FA (semi rows: set here)
     baseline: bool = False               # compared against AnoMed in the targets
-    batch_size: int = 0                  # >0: supervised continuation of the trunk at this batch
-    labelled_per_iter: int = 1           # semi rows: labelled images per iteration (+ 4 unlabelled)
-    extra: bool = False                  # opt-in (--methods); left out of the budgets' default plans
 
 
 METHODS: Dict[str, Method] = {m.key: m for m in [
-    Method('supervised', 'Supervised (SIB+FA)', SUP_SIBFA, semi=False, seeded=True, baseline=True),
-    Method('supervised_fpn', 'Supervised (FPN)', SUP_FPN, semi=False, seeded=True, baseline=True),
-    Method('mean_teacher', 'MeanTeacher (FPN)',
-           'configs/mean_teacher/mean-teacher_faster-rcnn_r18-slim_fpn_cpu-1k_synth-cxr.py',
-           semi=True, trunk='supervised_fpn', baseline=True),
-    Method('soft_teacher', 'SoftTeacher (FPN)',
-           'configs/soft_teacher/soft-teacher_faster-rcnn_r18-slim_fpn_cpu-1k_synth-cxr.py',
-           semi=True, trunk='supervised_fpn', seeded=True, baseline=True),
-    Method('anomed', 'AnoMed (SIB+FA, PLO)',
-           'configs/anomed/anomed_faster-rcnn_r18-slim_sib-fa_cpu-1k_synth-cxr.py',
-           semi=True, trunk='supervised', seeded=True),
-    Method('anomed_no_sib', 'AnoMed w/o SIB (FPN)',
-           'configs/anomed/anomed_faster-rcnn_r18-slim_fpn_cpu-1k_synth-cxr.py',
-           semi=True, trunk='supervised_fpn'),
-    # scrap threshold = confident threshold: no box is hesitant, everything below t1 is background
-    Method('anomed_no_hesitant', 'AnoMed w/o hesitant branch',
-           'configs/anomed/anomed_faster-rcnn_r18-slim_sib-fa_cpu-1k_synth-cxr.py',
-           semi=True, trunk='supervised',
-           model=dict(plo=dict(scrap_thr=0.7, confident_thr=0.7))),
-    Method('supervised_full', 'Supervised, 100% labels (SIB+FA)', SUP_SIBFA, semi=False),
-    # diagnostics: the trunk continued supervised with the labelled images a semi run sees
-    # (1 per iteration instead of 4): what the unlabelled images add at equal labelled exposure
-    Method('supervised_1img', 'Supervised (SIB+FA), 1 labelled img / iter', SUP_SIBFA, semi=False,
-           trunk='supervised', batch_size=1),
-    Method('supervised_fpn_1img', 'Supervised (FPN), 1 labelled img / iter', SUP_FPN, semi=False,
-           trunk='supervised_fpn', batch_size=1),
-    # opt-in diagnostics: semi rows at the supervised row's labelled exposure (4 labelled + 4
-    # unlabelled images per iteration): what the unlabelled images add to the supervised row
-    Method('soft_teacher_sup4', 'SoftTeacher (FPN), 4 labelled + 4 unlabelled / iter',
-           'configs/soft_teacher/soft-teacher_faster-rcnn_r18-slim_fpn_cpu-1k_synth-cxr.py',
-           semi=True, trunk='supervised_fpn', labelled_per_iter=4, extra=True),
-    Method('anomed_sup4', 'AnoMed, 4 labelled + 4 unlabelled / iter',
-           'configs/anomed/anomed_faster-rcnn_r18-slim_sib-fa_cpu-1k_synth-cxr.py',
-           semi=True, trunk='supervised', labelled_per_iter=4, extra=True),
-    # opt-in control: the trunk restarted from its burn-in checkpoint like every row above (new
-    # optimizer state, same LR curve) at its own 4 labelled images per iteration
-    Method('supervised_restart', 'Supervised (SIB+FA), restarted at burn-in, 4 labelled / iter', SUP_SIBFA,
-           semi=False, trunk='supervised', batch_size=4, extra=True),
+    Method('supervised', 'Supervised', SUP_SIBFA, semi=False, seeded=True, baseline=True),
+    Method('mean_teacher', 'MeanTeacher', MEAN_TEACHER, semi=True, trunk='supervised', seeded=True,
+           baseline=True),
+    Method('soft_teacher', 'SoftTeacher', SOFT_TEACHER, semi=True, trunk='supervised', seeded=True,
+           baseline=True),
+    Method('anomed', 'AnoMed', ANOMED, semi=True, trunk='supervised', seeded=True),
+    Method('supervised_full', 'Supervised, 100% labels', SUP_SIBFA, semi=False),
+    # ablations, first seed
+    Method('supervised_fpn', 'Supervised (FPN)', SUP_FPN, semi=False, sib_fa=False),
+    Method('anomed_no_sib', 'AnoMed w/o SIB + FA (FPN)', ANOMED_FPN, semi=True, trunk='supervised_fpn',
+           sib_fa=False),
+    Method('anomed_no_hesitant', 'AnoMed w/o hesitant branch', ANOMED, semi=True, trunk='supervised',
+           model={'plo.hesitant': False}),
+    Method('anomed_calibrated', 'AnoMed + calibrated thresholds', ANOMED, semi=True, trunk='supervised',
+           model={'plo.class_thrs': 'calibrated'}),
+    Method('anomed_dist_align', 'AnoMed + distribution alignment', ANOMED, semi=True, trunk='supervised',
+           model={'plo.dist_align': dict(ALIGN, _delete_=True)}),
 ]}
-DEFAULT_METHODS = tuple(k for k, m in METHODS.items() if not m.extra)
+MAIN_METHODS = ('supervised', 'mean_teacher', 'soft_teacher', 'anomed', 'supervised_full')
+ABLATIONS = tuple(k for k in METHODS if k not in MAIN_METHODS)  # --ablations: same work dir and results
 
 
 @dataclass(frozen=True)
 class Budget:
-    """Iterations, data and the shared fine-tuning schedule of one benchmark mode."""
+    """Iterations, data and schedule of one benchmark mode."""
     name: str
     burn_in: int
     semi: int
     ratios: Tuple[int, ...]
     seeds: Tuple[int, ...]
     num_images: int = 1000
-    image_size: int = 512
-    methods: Tuple[str, ...] = DEFAULT_METHODS
+    image_size: int = 512                # generated size; the CPU configs train at 320 px
+    methods: Tuple[str, ...] = MAIN_METHODS
     ema_momentum: float = 0.01
-    # AnoMed's unlabelled weight (chosen on val in the PLO issue: 1.0 forgot the large classes)
-    anomed_unsup_weight: float = 0.25
+    lr_steps: Tuple[float, float] = (0.75, 0.9)  # x0.1 at these fractions of burn_in + semi
+    val_points: int = 3                  # trunk validations (the plateau check reads the last two)
+
+    @property
+    def total(self) -> int:
+        return self.burn_in + self.semi
+
+    def milestones(self) -> List[int]:
+        return [int(self.total * f) for f in self.lr_steps]
 
 
 BUDGETS: Dict[str, Budget] = {
-    # the ratio listed first is trained first: the issue's targets are read at 10% labels
-    'default': Budget('default', burn_in=300, semi=200, ratios=(10, 5), seeds=(0, 1)),
-    'quick': Budget('quick', burn_in=120, semi=40, ratios=(10,), seeds=(0,), num_images=400,
-                    methods=('supervised', 'supervised_fpn', 'mean_teacher', 'soft_teacher', 'anomed',
-                             'anomed_no_sib', 'anomed_no_hesitant', 'supervised_1img', 'supervised_fpn_1img')),
+    # 5 % labels: where labels bind at this size (docs/benchmark.md); ~150 min on 2 cores for the
+    # main rows of 3 seeds and the 100 % row (--ablations: ~55 min more)
+    'default': Budget('default', burn_in=660, semi=240, ratios=(5,), seeds=(0, 1, 2)),
+    'quick': Budget('quick', burn_in=80, semi=40, ratios=(10,), seeds=(0,), num_images=400),
 }
 
 
@@ -122,108 +122,115 @@ class Run:
 
 
 def build_plan(budget: Budget) -> List[Run]:
-    """Runs in dependency order, ratio by ratio and seed by seed (a trunk before the semi runs
-    that start from it), so a partly finished benchmark already has whole (ratio, seed) groups."""
+    """Runs in dependency order (a trunk before the semi runs that start from it): the seeded
+    rows seed by seed, the 100 % row after the first seed (the regime check), then the
+    first-seed ablations, so a partly finished benchmark already has whole seeds."""
+    for key in budget.methods:
+        t = METHODS[key].trunk
+        if t and t not in budget.methods:
+            raise ValueError(f'{key} starts from {t}, which the budget leaves out')
+
+    def group(ratio: int, seed: int, seeded: bool) -> List[Run]:
+        keys = [k for k in budget.methods if k != 'supervised_full' and METHODS[k].seeded == seeded]
+        runs = [Run(k, ratio, seed) for k in keys]
+        return sorted(runs, key=lambda r: METHODS[r.method].trunk is not None)  # stable: trunks first
+
     runs: List[Run] = []
     for ratio in budget.ratios:
         for seed in budget.seeds:
-            group = []
-            for key in budget.methods:
-                m = METHODS[key]
-                if key == 'supervised_full' or (seed != budget.seeds[0] and not m.seeded):
-                    continue
-                if m.trunk and m.trunk not in budget.methods:
-                    raise ValueError(f'{key} starts from {m.trunk}, which the budget leaves out')
-                group.append(Run(key, ratio, seed))
-            runs += sorted(group, key=lambda r: METHODS[r.method].trunk is not None)  # stable: trunks first
-    if 'supervised_full' in budget.methods:
-        runs.append(Run('supervised_full', 100, budget.seeds[0]))
+            runs += group(ratio, seed, seeded=True)
+            if 'supervised_full' in budget.methods and not any(r.method == 'supervised_full' for r in runs):
+                runs.append(Run('supervised_full', 100, budget.seeds[0]))
+    for ratio in budget.ratios:
+        runs += group(ratio, budget.seeds[0], seeded=False)
     return runs
 
 
-def split_files(ratio: int) -> Tuple[str, str]:
-    """Labelled / unlabelled annotation files (relative to the data root) of a label ratio."""
+def split_files(ratio: int, seed: int) -> Tuple[str, str]:
+    """Labelled / unlabelled annotation files (relative to the data root) of a ratio and seed:
+    seed ``s`` reads fold ``s + 1`` (mmdet's split_coco naming, as tools/misc/split_semi.py writes)."""
     if ratio == 100:
         return 'annotations/train.json', ''
-    # mmdet's split_coco naming, as tools/misc/split_semi.py writes it (fold 1)
-    return (f'annotations/benchmark/train.1@{ratio}.json',
-            f'annotations/benchmark/train.1@{ratio}-unlabeled.json')
+    tag = f'annotations/benchmark/train.{seed + 1}@{ratio}'
+    return f'{tag}.json', f'{tag}-unlabeled.json'
+
+
+def _data(cfg: Config, run: Run, data_root: str) -> None:
+    """Point the row at the benchmark data: its fold, val and test splits; 4 (+ 4) images."""
+    root = data_root.rstrip('/') + '/'
+    lab, unlab = split_files(run.ratio, run.seed)
+    loader = cfg.train_dataloader
+    if METHODS[run.method].semi:
+        labelled, unlabelled = loader.dataset.datasets
+        labelled.update(data_root=root, ann_file=lab)
+        unlabelled.update(data_root=root, ann_file=unlab)
+        n = LABELLED_PER_ITER + UNLABELLED_PER_ITER
+        loader.batch_size = n
+        loader.sampler.update(batch_size=n, source_ratio=[LABELLED_PER_ITER, UNLABELLED_PER_ITER])
+    else:
+        loader.batch_size = LABELLED_PER_ITER
+        loader.dataset.update(data_root=root, ann_file=lab)
+    for split in ('val', 'test'):
+        cfg[f'{split}_dataloader'].dataset.update(data_root=root, ann_file=f'annotations/{split}.json')
+    cfg.val_evaluator.ann_file = root + 'annotations/val.json'
+    cfg.test_evaluator[0].ann_file = root + 'annotations/test.json'
+
+
+def _trunk_schedule(cfg: Config, budget: Budget) -> None:
+    """The supervised run: warm-up, the LR steps, validation at each third, a kept checkpoint
+    at the burn-in iteration (the semi rows' start)."""
+    total = budget.total
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=total, val_interval=total // budget.val_points)
+    cfg.param_scheduler = [
+        dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=max(1, min(100, budget.burn_in // 4))),
+        dict(type='MultiStepLR', begin=0, end=total, by_epoch=False, milestones=budget.milestones(), gamma=0.1)]
+    keep = budget.burn_in // 2 if budget.burn_in % 2 == 0 else budget.burn_in
+    cfg.default_hooks.checkpoint = dict(type='AtomicCheckpointHook', by_epoch=False, interval=keep,
+                                        max_keep_ckpts=-1)
+
+
+def _semi_schedule(cfg: Config, budget: Budget, trunk_ckpt: str) -> None:
+    """The semi row: the trunk's weights, optimizer state and LR curve from the burn-in on."""
+    if budget.milestones()[0] <= budget.burn_in:
+        raise ValueError(f'burn_in {budget.burn_in} is past the first LR step {budget.milestones()[0]}')
+    cfg.load_from = trunk_ckpt
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=budget.semi, val_interval=budget.semi)
+    cfg.param_scheduler = [dict(type='MultiStepLR', begin=0, end=budget.semi, by_epoch=False,
+                                milestones=[t - budget.burn_in for t in budget.milestones()], gamma=0.1)]
+    cfg.default_hooks.checkpoint = dict(type='AtomicCheckpointHook', by_epoch=False,
+                                        interval=max(10, budget.semi // 4), max_keep_ckpts=1)
+    cfg.custom_hooks = [
+        dict(type='TrunkOptimStateHook', checkpoint=trunk_ckpt),
+        dict(type='BurnInMeanTeacherHook', momentum=budget.ema_momentum, interval=1, skip_buffer=False),
+        dict(type='FreezeBNStatsHook')]  # BN statistics stay the trunk's for every method
+    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None  # tested on test; val is the trunk's
+
+
+def build_config(run: Run, budget: Budget, repo: str, data_root: str,
+                 trunk_ckpt: Optional[str] = None) -> Config:
+    """The run's config: the repo config with the benchmark's data, schedule and hooks."""
+    m = METHODS[run.method]
+    cfg = Config.fromfile(os.path.join(repo, m.config))
+    cfg.randomness = dict(seed=run.seed)
+    cfg.log_processor = dict(window_size=10)
+    # val metrics logged at the iteration (the plateau check reads them), not at epoch 0
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=10, log_metric_by_epoch=False)
+    _data(cfg, run, data_root)
+    if m.trunk is None:
+        _trunk_schedule(cfg, budget)
+    else:
+        if trunk_ckpt is None:
+            raise ValueError(f'{run.name} needs the checkpoint of its trunk {run.trunk.name}')
+        _semi_schedule(cfg, budget, trunk_ckpt)
+    if m.semi and m.sib_fa and isinstance(cfg.model.detector.neck, dict):  # MeanTeacher, SoftTeacher
+        cfg.model.detector.neck = Config.fromfile(os.path.join(repo, SUP_SIBFA)).model.neck
+    if m.model:
+        cfg.merge_from_dict({f'model.{k}': v for k, v in m.model.items()})
+    return cfg
 
 
 def render_config(run: Run, budget: Budget, repo: str, data_root: str,
                   trunk_ckpt: Optional[str] = None) -> str:
-    """The text of the run's config file: the repo config plus the benchmark's settings."""
-    m = METHODS[run.method]
-    lab, unlab = split_files(run.ratio)
-    root = data_root.rstrip('/') + '/'
-    lines = [f"# benchmark run {run.name} ({budget.name} budget); generated, do not edit",
-             f"_base_ = '{repo}/{m.config}'",
-             f"data_root = '{root}'",
-             f"randomness = dict(seed={run.seed})",
-             "log_processor = dict(window_size=10)",
-             # no validation: mmengine would validate at the last iteration (6 min over the
-             # default plan); every row is tested on the test split by tools/test.py instead
-             "val_dataloader = None",
-             "val_cfg = None",
-             "val_evaluator = None",
-             "test_dataloader = dict(dataset=dict(data_root=data_root))",
-             "test_evaluator = [dict(_base_.test_evaluator[0], ann_file=data_root + 'annotations/test.json'), "
-             "*_base_.test_evaluator[1:]]"]
-    total = budget.burn_in + budget.semi
-    # one learning-rate curve for every row: the trunk's (warm-up, then x0.1 at 80% and 93% of
-    # burn-in + semi); a semi run continues it from the burn-in iteration
-    steps = [int(total * 0.8), int(total * 0.93)]
-    if m.trunk is None:
-        warm = max(1, min(100, budget.burn_in // 4))
-        keep = budget.burn_in // 2 if budget.burn_in % 2 == 0 else budget.burn_in
-        lines += [
-            f"train_dataloader = dict(dataset=dict(data_root=data_root, ann_file='{lab}'))",
-            f"train_cfg = dict(max_iters={total})",
-            "param_scheduler = [",
-            f"    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end={warm}),",
-            f"    dict(type='MultiStepLR', begin=0, end={total}, by_epoch=False, milestones={steps}, gamma=0.1)]",
-            # keeps iter_<burn_in>.pth, the semi runs' start
-            "default_hooks = dict(logger=dict(interval=10), checkpoint=dict(_delete_=True, "
-            f"type='AtomicCheckpointHook', by_epoch=False, interval={keep}, max_keep_ckpts=-1))",
-        ]
-    else:
-        if trunk_ckpt is None:
-            raise ValueError(f'{run.name} needs the checkpoint of its trunk {run.trunk.name}')
-        s = budget.semi
-        semi_steps = [max(1, t - budget.burn_in) for t in steps]
-        if not m.semi:  # supervised continuation of the trunk
-            lines += [f"train_dataloader = dict(batch_size={m.batch_size}, "
-                      f"dataset=dict(data_root=data_root, ann_file='{lab}'))"]
-        else:
-            lines += [
-                "labeled_dataset = _base_.labeled_dataset",
-                "labeled_dataset.data_root = data_root",
-                f"labeled_dataset.ann_file = '{lab}'",
-                "unlabeled_dataset = _base_.unlabeled_dataset",
-                "unlabeled_dataset.data_root = data_root",
-                f"unlabeled_dataset.ann_file = '{unlab}'"]
-            if m.labelled_per_iter == 1:
-                lines.append("train_dataloader = dict(dataset=dict(datasets=[labeled_dataset, unlabeled_dataset]))")
-            else:  # the configs' batch is 1 labelled + 4 unlabelled; keep the 4
-                n = m.labelled_per_iter + 4
-                lines.append(f"train_dataloader = dict(batch_size={n}, sampler=dict(batch_size={n}, "
-                             f"source_ratio=[{m.labelled_per_iter}, 4]), "
-                             "dataset=dict(datasets=[labeled_dataset, unlabeled_dataset]))")
-        lines += [
-            f"load_from = '{trunk_ckpt}'",
-            f"train_cfg = dict(max_iters={s})",
-            f"param_scheduler = [dict(type='MultiStepLR', begin=0, end={s}, by_epoch=False, "
-            f"milestones={semi_steps}, gamma=0.1)]",
-            "default_hooks = dict(logger=dict(interval=10), checkpoint=dict(_delete_=True, "
-            f"type='AtomicCheckpointHook', by_epoch=False, interval={max(10, s // 4)}, max_keep_ckpts=1))",
-        ]
-    if m.semi:
-        # every semi row starts from a trained trunk: BN statistics frozen at the trunk's for all
-        lines.append(f"custom_hooks = [dict(type='BurnInMeanTeacherHook', momentum={budget.ema_momentum}, "
-                     "interval=1, skip_buffer=False), dict(type='FreezeBNStatsHook')]")
-    model = dict(m.model)
-    if run.method.startswith('anomed'):
-        model['semi_train_cfg'] = dict(unsup_weight=budget.anomed_unsup_weight)
-    if model:
-        lines.append(f'model = {model!r}')
-    return '\n'.join(lines) + '\n'
+    """The text of the run's config file (a standalone dump of ``build_config``)."""
+    cfg = build_config(run, budget, repo, data_root, trunk_ckpt)
+    return f'# benchmark run {run.name} ({budget.name} budget); generated, do not edit\n' + cfg.pretty_text

@@ -1,6 +1,6 @@
 """Training-step time of the semi-supervised methods, side by side on the same batches.
 
-Each method's detector is built from the benchmark's own config (``render_config``), loaded
+Each method's detector is built from the benchmark's own config (``build_config``), loaded
 from the same trunk checkpoint and given deep copies of the same pre-loaded batches. Methods are
 timed round-robin (one step each, in rotating order), so machine noise hits them alike; the
 result is the median of each method's steps after a warm-up. Data loading and the EMA hook are
@@ -22,7 +22,7 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner, load_checkpoint
 
-from .plan import METHODS, Budget, Run, render_config
+from .plan import METHODS, Budget, Run, build_config
 
 PHASES = ('teacher', 'sup', 'unsup', 'hesitant', 'backward+step')
 _METHOD_PHASES = {'get_pseudo_instances': 'teacher', 'loss_by_gt_instances': 'sup',
@@ -30,11 +30,11 @@ _METHOD_PHASES = {'get_pseudo_instances': 'teacher', 'loss_by_gt_instances': 'su
 
 
 def semi_config(method: str, budget: Budget, repo: str, data_root: str, trunk_ckpt: str,
-                ratio: int = 10, seed: int = 0) -> Config:
+                ratio: int = 5, seed: int = 0) -> Config:
     """The benchmark config of a semi-supervised row, burn-in off (the step is the semi step)."""
     if not METHODS[method].semi:
         raise ValueError(f'{method} is not a semi-supervised method')
-    cfg = Config.fromstring(render_config(Run(method, ratio, seed), budget, repo, data_root, trunk_ckpt), '.py')
+    cfg = build_config(Run(method, ratio, seed), budget, repo, data_root, trunk_ckpt)
     cfg.model.setdefault('semi_train_cfg', {})['burn_in_iters'] = 0
     return cfg
 
@@ -107,7 +107,7 @@ def load_batches(cfg: Config, num: int, seed: int = 0) -> List[dict]:
 
 def time_steps(methods: Sequence[str], budget: Budget, repo: str, data_root: str,
                checkpoints: Dict[str, str], repeats: int = 10, warmup: int = 2, num_batches: int = 4,
-               ratio: int = 10, seed: int = 0) -> Dict[str, Dict[str, float]]:
+               ratio: int = 5, seed: int = 0) -> Dict[str, Dict[str, float]]:
     """Median seconds per phase and per step of each method, timed round-robin.
 
     ``checkpoints`` maps each method's trunk key (``supervised``, ``supervised_fpn``) to the
