@@ -35,6 +35,11 @@ TOOLS = {
     'tools/analysis_tools/benchmark_generator.py': ['--num-images', '--repeats', '--sizes', '--workers'],
     'tools/analysis_tools/benchmark_necks.py': ['--necks', '--repeats', '--sizes', '--threads'],
     'tools/analysis_tools/summarize_results.py': [],
+    'tools/analysis_tools/vis_cam.py': ['--ann-file', '--branch', '--device', '--levels', '--model', '--out-dir',
+                                        '--recursive', '--score-thr', '--title'],
+    'tools/misc/export_review.py': ['--branch', '--cfg-options', '--device', '--images', '--img-dir', '--labelled',
+                                    '--max-images', '--no-overlay', '--out-dir', '--plo-config', '--with-confident'],
+    'tools/misc/merge_review.py': ['--candidates', '--labelled', '--out-dir', '--unlabelled'],
 }
 
 # Tools being reworked (the SSOD benchmark leaves the package): the listed options must exist;
