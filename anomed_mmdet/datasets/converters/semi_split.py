@@ -51,14 +51,9 @@ def split_names(name: str, fold: int, percent: float) -> tuple[str, str]:
     return f'{tag}.json', f'{tag}-unlabeled.json'
 
 
-def select_labeled(coco: dict, percent: float, seed: int | Sequence[int] = 0) -> list[int]:
-    """Ids of the labelled images (sorted); see the module docstring for the rule."""
-    if not 0 < percent <= 100:
-        raise SplitError(f'percent must be in (0, 100], not {percent}')
-    ids = sorted(im['id'] for im in coco['images'])
-    if not ids:
-        raise SplitError('the json has no images')
-    budget = int(percent / 100.0 * len(ids))
+def _index(coco: dict, ids: list[int]) -> tuple[dict, dict, Counter]:
+    """Per image id its classes, per class its image ids (in ``ids`` order), per image id its
+    number of boxes; annotations of images outside ``ids`` are left out."""
     known = set(ids)
     classes_of: dict[int, set] = defaultdict(set)
     for a in coco.get('annotations', []):
@@ -68,12 +63,24 @@ def select_labeled(coco: dict, percent: float, seed: int | Sequence[int] = 0) ->
     for i in ids:
         for c in classes_of[i]:
             images_of[c].append(i)
+    boxes_of = Counter(a['image_id'] for a in coco.get('annotations', []) if a['image_id'] in known)
+    return classes_of, images_of, boxes_of
+
+
+def select_labeled(coco: dict, percent: float, seed: int | Sequence[int] = 0) -> list[int]:
+    """Ids of the labelled images (sorted); see the module docstring for the rule."""
+    if not 0 < percent <= 100:
+        raise SplitError(f'percent must be in (0, 100], not {percent}')
+    ids = sorted(im['id'] for im in coco['images'])
+    if not ids:
+        raise SplitError('the json has no images')
+    budget = int(percent / 100.0 * len(ids))
+    classes_of, images_of, boxes_of = _index(coco, ids)
     order = sorted(images_of, key=lambda c: (len(images_of[c]), c))  # rarest first
     if budget < len(order):
         raise SplitError(f'{format_percent(percent)}% of {len(ids)} images is {budget} labelled image(s), '
                          f'fewer than the {len(order)} classes present; every class needs one')
     rng = np.random.default_rng(seed)
-    boxes_of = Counter(a['image_id'] for a in coco.get('annotations', []) if a['image_id'] in known)
     chosen: set = set()
     have: Counter = Counter()
 
