@@ -101,6 +101,9 @@ BUDGETS: Dict[str, Budget] = {
     # main rows of 3 seeds and the 100 % row (--ablations: ~55 min more)
     'default': Budget('default', burn_in=660, semi=240, ratios=(5,), seeds=(0, 1, 2)),
     'quick': Budget('quick', burn_in=80, semi=40, ratios=(10,), seeds=(0,), num_images=400),
+    # `make demo`: the same protocol at demo size (<= 15 min on 2 cores with data generation)
+    'demo': Budget('demo', burn_in=290, semi=110, ratios=(5,), seeds=(0,), methods=('supervised', 'anomed'),
+                   val_points=1),
 }
 
 
