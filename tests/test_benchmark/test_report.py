@@ -10,7 +10,8 @@ CLASSES = ['nodule', 'cardiomegaly']
 
 def row(method, ratio, seed, ap, rare_ap=0.1, spi=1.0, rss=1000.0, curve=()):
     return dict(name=f'{method}_{ratio}_{seed}', method=method, ratio=ratio, seed=seed,
-                metrics={'coco/bbox_mAP': ap, 'coco/bbox_mAP_50': ap + 0.2,
+                metrics={'coco/bbox_mAP': ap, 'coco/bbox_mAP_50': ap + 0.2, 'vinbigdata/mAP': ap + 0.1,
+                         'froc/cpm': 0.5,
                          'coco/nodule_precision': ap, 'coco/cardiomegaly_precision': rare_ap},
                 sec_per_iter=spi, peak_rss_mb=rss, val_curve=list(curve))
 
@@ -61,7 +62,7 @@ def test_markdown_and_plot(tmp_path):
     lines = md.splitlines()
     assert len(lines) == 2 + len(entries)
     assert 'AP cardiomegaly (rarest)' in lines[0]
-    assert '| 10% | AnoMed | 1 | 10.0 |' in md
+    assert '| 10% | AnoMed | 1 | 10.0 | 30.0 | 20.0 | 50.0 |' in md  # AP50:95, AP50, mAP@0.4, CPM
     out = tmp_path / 'plot.png'
     plot_ratios(entries, str(out))
     assert out.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'

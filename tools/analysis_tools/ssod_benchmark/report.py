@@ -6,6 +6,7 @@ from typing import Dict, Iterable, List, Optional, Sequence
 from .plan import METHODS, Budget, build_plan
 
 AP, AP50 = 'coco/bbox_mAP', 'coco/bbox_mAP_50'
+MAP40, CPM = 'vinbigdata/mAP', 'froc/cpm'  # VinBigData mAP@0.4 (VOCMetric), FROC CPM
 
 
 def _mean_sd(values: Sequence[float]) -> tuple:
@@ -31,6 +32,8 @@ def aggregate(rows: Sequence[dict], classes: Sequence[str]) -> List[dict]:
         entry = dict(method=method, ratio=ratio, n=len(rs), seeds=sorted(r['seed'] for r in rs))
         entry['ap'] = _mean_sd([r['metrics'].get(AP, float('nan')) for r in rs])
         entry['ap50'] = _mean_sd([r['metrics'].get(AP50, float('nan')) for r in rs])
+        entry['map40'] = _mean_sd([r['metrics'].get(MAP40, float('nan')) for r in rs])
+        entry['cpm'] = _mean_sd([r['metrics'].get(CPM, float('nan')) for r in rs])
         entry['cls'] = {c: _mean_sd([class_ap(r['metrics'], c) for r in rs])[0] for c in classes}
         spi = [r['sec_per_iter'] for r in rs if not math.isnan(r['sec_per_iter'])]
         entry['sec_per_iter'] = statistics.median(spi) if spi else float('nan')
@@ -117,11 +120,12 @@ def regime_checks(entries: Sequence[dict], rows: Sequence[dict], ratio: int,
 
 def render_markdown(entries: Sequence[dict], classes: Sequence[str], rare: str) -> str:
     """The results table (AP in points, 0-100)."""
-    head = ['labels', 'method', 'runs', 'AP50:95', 'AP50'] + \
+    head = ['labels', 'method', 'runs', 'AP50:95', 'AP50', 'mAP@0.4', 'FROC CPM'] + \
         [f'AP {c}' + (' (rarest)' if c == rare else '') for c in classes] + ['s / iter (median)', 'peak RSS (MiB)']
     lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
     for e in entries:
-        cells = [f'{e["ratio"]}%', METHODS[e['method']].label, str(e['n']), _fmt(e['ap']), _fmt(e['ap50'])]
+        cells = [f'{e["ratio"]}%', METHODS[e['method']].label, str(e['n']), _fmt(e['ap']), _fmt(e['ap50']),
+                 _fmt(e['map40']), _fmt(e['cpm'])]
         cells += [_fmt((e['cls'][c], float('nan'))) for c in classes]
         cells += [f'{e["sec_per_iter"]:.2f}', f'{e["peak_rss_mb"]:.0f}']
         lines.append('| ' + ' | '.join(cells) + ' |')
