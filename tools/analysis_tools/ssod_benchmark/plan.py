@@ -215,7 +215,7 @@ def build_config(run: Run, budget: Budget, repo: str, data_root: str,
     m = METHODS[run.method]
     cfg = Config.fromfile(os.path.join(repo, m.config))
     cfg.randomness = dict(seed=run.seed)
-    cfg.log_processor = dict(window_size=10)
+    cfg.log_processor.update(window_size=10)
     # val metrics logged at the iteration (the plateau check reads them), not at epoch 0
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=10, log_metric_by_epoch=False)
     _data(cfg, run, data_root)
