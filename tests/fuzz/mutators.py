@@ -687,6 +687,12 @@ def mutate_coco(rng: random.Random, data: dict) -> Tuple[Any, str]:
     def pick(seq):
         return rng.randrange(len(seq)) if isinstance(seq, list) and seq else None
 
+    def pick_entry():
+        """``(section name, section, index or None)`` of a random entry of a random section."""
+        seq_name = rng.choice(('images', 'annotations', 'categories'))
+        seq = data.get(seq_name)
+        return seq_name, seq, pick(seq)
+
     if op == 'box' and pick(anns) is not None:
         i = pick(anns)
         if isinstance(anns[i], dict):
@@ -698,9 +704,7 @@ def mutate_coco(rng: random.Random, data: dict) -> Tuple[Any, str]:
             anns[i]['area'] = rng.choice((0, -1, float('nan'), float('inf'), '80', None, 1e308, [80]))
             return data, f'coco:annotations[{i}].area={anns[i]["area"]!r}'
     if op == 'id':
-        seq_name = rng.choice(('images', 'annotations', 'categories'))
-        seq = data.get(seq_name)
-        i = pick(seq)
+        seq_name, seq, i = pick_entry()
         if i is not None and isinstance(seq[i], dict):
             seq[i]['id'] = copy.deepcopy(rng.choice(ID_VALUES))
             return data, f'coco:{seq_name}[{i}].id={seq[i]["id"]!r}'
@@ -737,17 +741,13 @@ def mutate_coco(rng: random.Random, data: dict) -> Tuple[Any, str]:
             cats[i]['name'] = hostile_value(rng)
         return data, f'coco:categories[{i}]:{what}'
     if op == 'delete_key':
-        seq_name = rng.choice(('images', 'annotations', 'categories'))
-        seq = data.get(seq_name)
-        i = pick(seq)
+        seq_name, seq, i = pick_entry()
         if i is not None and isinstance(seq[i], dict) and seq[i]:
             key = rng.choice(sorted(seq[i]))
             del seq[i][key]
             return data, f'coco:del {seq_name}[{i}].{key}'
     if op == 'replace_value':
-        seq_name = rng.choice(('images', 'annotations', 'categories'))
-        seq = data.get(seq_name)
-        i = pick(seq)
+        seq_name, seq, i = pick_entry()
         if i is not None and isinstance(seq[i], dict) and seq[i]:
             key = rng.choice(sorted(seq[i]))
             seq[i][key] = hostile_value(rng)
@@ -765,16 +765,12 @@ def mutate_coco(rng: random.Random, data: dict) -> Tuple[Any, str]:
                          'nested': [data.get(key)]}[what]
         return data, f'coco:{key}:{what}'
     if op == 'duplicate_entry':
-        seq_name = rng.choice(('images', 'annotations', 'categories'))
-        seq = data.get(seq_name)
-        i = pick(seq)
+        seq_name, seq, i = pick_entry()
         if i is not None:
             seq.insert(rng.randrange(len(seq) + 1), copy.deepcopy(seq[i]))
             return data, f'coco:duplicate {seq_name}[{i}]'
     if op == 'drop_entry':
-        seq_name = rng.choice(('images', 'annotations', 'categories'))
-        seq = data.get(seq_name)
-        i = pick(seq)
+        seq_name, seq, i = pick_entry()
         if i is not None:
             seq.pop(i)
             return data, f'coco:drop {seq_name}[{i}]'
