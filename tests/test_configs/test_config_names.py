@@ -38,3 +38,9 @@ def test_name_has_mmdets_fields(path):
 ])
 def test_the_pattern_is_mmdets(name, ok):
     assert bool(NAME.match(name)) is ok
+
+
+@pytest.mark.parametrize('folder', sorted({p.parent for p in CONFIGS}), ids=lambda p: p.name)
+def test_each_config_folder_has_a_readme_with_results_and_citation(folder):
+    text = (folder / 'README.md').read_text()
+    assert '## Results' in text and '## Citation' in text, folder.name
