@@ -103,6 +103,33 @@ def review_rows(candidates: List[Dict[str, Any]], file_names: Dict[int, str]) ->
     return buf.getvalue()
 
 
+def _read_checked(img_dir: Path, img_info: Dict[str, Any]) -> np.ndarray:
+    from ..apis.inference import read_image
+    path = Path(img_dir) / img_info['file_name']
+    img = read_image(path)
+    if img.shape[:2] != (img_info['height'], img_info['width']):
+        raise ReviewError(f'{path}: {img.shape[1]}x{img.shape[0]} px, the images json says '
+                          f'{img_info["width"]}x{img_info["height"]}')
+    return img
+
+
+def _as_candidate(box: Dict[str, Any], cid: int, image_id: int, cls: str, cat_id: int) -> Dict[str, Any]:
+    """A COCO annotation (xywh) of one PLO box, with its score, bucket and class name."""
+    x1, y1, x2, y2 = (round(v, 2) for v in box['bbox'])
+    return dict(id=cid, image_id=image_id, category_id=cat_id, bbox=[x1, y1, round(x2 - x1, 2), round(y2 - y1, 2)],
+                area=round((x2 - x1) * (y2 - y1), 2), iscrowd=0, score=round(box['score'], 4),
+                raw_score=round(box['raw_score'], 4), bucket=box['bucket'], **{'class': cls})
+
+
+def _write_overlay(img: np.ndarray, cands: List[Dict[str, Any]], path: Path) -> None:
+    import mmcv
+    from ..apis.inference import draw_detections
+    dets = [dict(bbox=[x, y, x + w, y + h], score=c['score'], label=int(c['bucket'] == 'hesitant'),
+                 **{'class': f'#{c["id"]} {c["class"]} {c["bucket"][0].upper()}'})
+            for c in cands for x, y, w, h in [c['bbox']]]
+    mmcv.imwrite(draw_detections(img, dets, PALETTE), str(path))
+
+
 def export_review(model: nn.Module, plo: PseudoLabelOptimizer, coco: Dict[str, Any], img_dir: Path,
                   out_dir: Path, with_confident: bool = False, class_counts: Optional[Dict[str, int]] = None,
                   overlays: bool = True, info: Optional[Dict[str, Any]] = None, max_images: Optional[int] = None,
@@ -112,8 +139,7 @@ def export_review(model: nn.Module, plo: PseudoLabelOptimizer, coco: Dict[str, A
 
     Returns the content of ``candidates.json``.
     """
-    import mmcv
-    from ..apis.inference import build_test_pipeline, draw_detections, read_image
+    from ..apis.inference import build_test_pipeline
 
     classes = list(model.dataset_meta['classes'])
     cat_of = {c['name']: c['id'] for c in coco['categories']}
@@ -125,28 +151,16 @@ def export_review(model: nn.Module, plo: PseudoLabelOptimizer, coco: Dict[str, A
     candidates: List[Dict[str, Any]] = []
     images = coco['images'][:max_images] if max_images is not None else coco['images']
     for img_info in images:
-        img = read_image(Path(img_dir) / img_info['file_name'])
-        if img.shape[:2] != (img_info['height'], img_info['width']):
-            raise ReviewError(f'{Path(img_dir) / img_info["file_name"]}: {img.shape[1]}x{img.shape[0]} px, '
-                              f'the images json says {img_info["width"]}x{img_info["height"]}')
+        img = _read_checked(img_dir, img_info)
         boxes = split_boxes(plo, teacher_instances(model, img, pipeline, plo.soft_nms))
-        boxes = [b for b in boxes if with_confident or b['bucket'] == 'hesitant']
-        for b in boxes:
-            x1, y1, x2, y2 = (round(v, 2) for v in b['bbox'])
-            candidates.append(dict(id=len(candidates) + 1, image_id=img_info['id'], category_id=cat_of[classes[b['label']]],
-                                   bbox=[x1, y1, round(x2 - x1, 2), round(y2 - y1, 2)],
-                                   area=round((x2 - x1) * (y2 - y1), 2), iscrowd=0, score=round(b['score'], 4),
-                                   raw_score=round(b['raw_score'], 4), bucket=b['bucket'],
-                                   **{'class': classes[b['label']]}))
-        if overlays and boxes:
-            dets = [dict(bbox=c['bbox'][:2] + [c['bbox'][0] + c['bbox'][2], c['bbox'][1] + c['bbox'][3]],
-                         score=c['score'], label=int(c['bucket'] == 'hesitant'),
-                         **{'class': f'#{c["id"]} {c["class"]} {c["bucket"][0].upper()}'})
-                    for c in candidates[-len(boxes):]]
-            mmcv.imwrite(draw_detections(img, dets, PALETTE),
-                         str(Path(out_dir) / 'overlays' / (Path(img_info['file_name']).stem + '.png')))
-        log(f'{img_info["file_name"]}: {sum(b["bucket"] == "hesitant" for b in boxes)} hesitant, '
-            f'{sum(b["bucket"] == "confident" for b in boxes)} confident')
+        new = [_as_candidate(b, len(candidates) + k + 1, img_info['id'], classes[b['label']],
+                             cat_of[classes[b['label']]])
+               for k, b in enumerate(b for b in boxes if with_confident or b['bucket'] == 'hesitant')]
+        candidates += new
+        if overlays and new:
+            _write_overlay(img, new, Path(out_dir) / 'overlays' / (Path(img_info['file_name']).stem + '.png'))
+        log(f'{img_info["file_name"]}: {sum(c["bucket"] == "hesitant" for c in new)} hesitant, '
+            f'{sum(c["bucket"] == "confident" for c in new)} confident')
     for rank, c in enumerate(sorted(candidates, key=lambda c: rank_key(c, class_counts or {})), 1):
         c['rank'] = rank
     t1, t2 = plo.thresholds()
