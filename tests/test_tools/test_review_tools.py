@@ -124,3 +124,16 @@ def test_export_names_its_errors(tiny_synth, ckpt, tmp_path):
     with pytest.raises(SystemExit, match=r'px, the images json says'):
         export.main([str(SEMI_CFG), str(ckpt), '--images', str(tmp_path / 'bad.json'), '--img-dir',
                      str(root / 'images'), '--out-dir', str(tmp_path / 'o'), '--device', 'cpu', '--max-images', '1'])
+
+
+def test_plain_checkpoint_with_the_plo_of_a_semi_config(tiny_synth, tmp_path):
+    from tests.inference_helpers import build_model, save_checkpoint
+    root, _, _ = tiny_synth
+    plain = save_checkpoint(build_model(PLAIN_CFG), tmp_path / 'plain.pth')
+    out = tmp_path / 'out'
+    assert export.main([str(PLAIN_CFG), str(plain), '--images', str(root / 'annotations/train_unlabeled.json'),
+                        '--plo-config', str(SEMI_CFG), '--max-images', '2', '--no-overlay', '--out-dir', str(out),
+                        '--device', 'cpu', '--cfg-options', 'model.plo.scrap_thr=0.0']) == 0
+    cands = load_json(out / 'candidates.json')
+    assert len(cands['images']) == 2 and cands['annotations'] and not (out / 'overlays').exists()
+    assert {c['bucket'] for c in cands['annotations']} == {'hesitant'}  # --with-confident not given

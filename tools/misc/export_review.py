@@ -37,15 +37,18 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='branch of teacher-student checkpoints')
     parser.add_argument('--device', default=None, help='e.g. cpu, cuda:0 (default: cuda:0 if available)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override settings of the configs, e.g. model.plo.scrap_thr=0.2')
+                        help='override config settings: model.plo.* go to the PLO (CONFIG or --plo-config), '
+                             'the others to CONFIG, e.g. model.plo.scrap_thr=0.2')
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    opts = args.cfg_options or {}
+    plo_opts = {k: v for k, v in opts.items() if k.startswith('model.plo.')}
+    det_opts = {k: v for k, v in opts.items() if k not in plo_opts} or None
     plo_cfg = load_config(args.plo_config or args.config)
-    if args.cfg_options:
-        plo_cfg.merge_from_dict(args.cfg_options)
+    plo_cfg.merge_from_dict(plo_opts)
     if not plo_cfg.model.get('plo'):
         raise SystemExit(f'export_review.py: {args.plo_config or args.config} has no model.plo; pass '
                          '--plo-config with a semi-supervised (AnoMed) config')
@@ -59,7 +62,7 @@ def main(argv=None) -> int:
             names = {c['id']: c['name'] for c in lab['categories']}
             counts = dict(Counter(names[a['category_id']] for a in lab.get('annotations', [])))
         model = init_xray_detector(args.config, args.checkpoint, device=args.device, branch=args.branch,
-                                   cfg_options=args.cfg_options)
+                                   cfg_options=det_opts)
         state = load_checkpoint_dict(args.checkpoint)['state_dict']
         plo = build_plo(plo_cfg, state, len(model.dataset_meta['classes']))
         img_dir = Path(args.img_dir) if args.img_dir else Path(args.images).resolve().parent.parent / 'images'
