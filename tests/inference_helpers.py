@@ -12,7 +12,7 @@ from mmengine.registry import init_default_scope
 from anomed_mmdet.testing import write_dicom
 from tests.conftest import REPO
 
-SEMI_CFG = REPO / 'configs/anomed/anomed_faster-rcnn_r18-slim_sib-fa_cpu-1k_synth-cxr.py'
+SEMI_CFG = REPO / 'configs/anomed/anomed_faster-rcnn_r18-slim_sib-fa_cpu-1k_semi-0.1-synth-cxr.py'
 PLAIN_CFG = REPO / 'configs/sib/faster-rcnn_r18-slim_sib-fa_cpu-1k_synth-cxr-10pct.py'
 CLASSES = ('nodule', 'calcification', 'mass', 'pleural_effusion', 'cardiomegaly')
 

@@ -8,7 +8,7 @@ from mmengine.config import Config
 
 from tests.conftest import REPO
 
-ANOMED = REPO / 'configs/anomed/anomed_faster-rcnn_r18-slim_fpn_cpu-1k_synth-cxr.py'
+ANOMED = REPO / 'configs/anomed/anomed_faster-rcnn_r18-slim_fpn_cpu-1k_semi-0.1-synth-cxr.py'
 SUPERVISED = REPO / 'configs/faster_rcnn/faster-rcnn_r18-slim_fpn_cpu-1k_synth-cxr.py'
 SIZE = (96, 96)
 

@@ -31,9 +31,57 @@ def add_common_args(parser: ArgumentParser) -> None:
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
+RENAMED_CONFIGS = {  # old path -> new path (2026-12: mmdet's naming, issue 15)
+    'configs/anomed/anomed_faster-rcnn_r18-slim_fpn_cpu-0.3k-ft_synth-cxr.py':
+        'configs/anomed/anomed_faster-rcnn_r18-slim_fpn_cpu-0.3k-ft_semi-0.1-synth-cxr.py',
+    'configs/anomed/anomed_faster-rcnn_r18-slim_fpn_cpu-1k_synth-cxr.py':
+        'configs/anomed/anomed_faster-rcnn_r18-slim_fpn_cpu-1k_semi-0.1-synth-cxr.py',
+    'configs/anomed/anomed_faster-rcnn_r18-slim_sib-fa_cpu-0.3k-ft_synth-cxr.py':
+        'configs/anomed/anomed_faster-rcnn_r18-slim_sib-fa_cpu-0.3k-ft_semi-0.1-synth-cxr.py',
+    'configs/anomed/anomed_faster-rcnn_r18-slim_sib-fa_cpu-1k_synth-cxr.py':
+        'configs/anomed/anomed_faster-rcnn_r18-slim_sib-fa_cpu-1k_semi-0.1-synth-cxr.py',
+    'configs/anomed/anomed_faster-rcnn_r50_sib-fa_40k_tbx11k.py':
+        'configs/anomed/anomed_faster-rcnn_r50_sib-fa_40k_semi-0.1-tbx11k.py',
+    'configs/anomed/anomed_faster-rcnn_r50_sib-fa_40k_vindr-cxr.py':
+        'configs/anomed/anomed_faster-rcnn_r50_sib-fa_40k_semi-0.1-vindr-cxr.py',
+    'configs/anomed/anomed_faster-rcnn_r50_sib-fa_40k_vindr-cxr14.py':
+        'configs/anomed/anomed_faster-rcnn_r50_sib-fa_40k_semi-0.1-vindr-cxr14.py',
+    'configs/anomed/anomed_retinanet_r18-slim_fpn_cpu-1k_synth-cxr.py':
+        'configs/anomed/anomed_retinanet_r18-slim_fpn_cpu-1k_semi-0.1-synth-cxr.py',
+    'configs/finetune/faster-rcnn_r18-slim_sib-fa_cpu-ft-0.5k_coco-xray.py':
+        'configs/finetune/faster-rcnn_r18-slim_sib-fa_cpu-0.5k-ft_coco-xray.py',
+    'configs/finetune/faster-rcnn_r50_sib-fa_ft-6k_coco-xray.py':
+        'configs/finetune/faster-rcnn_r50_sib-fa_6k-ft_coco-xray.py',
+    'configs/mean_teacher/mean-teacher_faster-rcnn_r18-slim_fpn_cpu-0.3k-ft_synth-cxr.py':
+        'configs/mean_teacher/mean-teacher_faster-rcnn_r18-slim_fpn_cpu-0.3k-ft_semi-0.1-synth-cxr.py',
+    'configs/mean_teacher/mean-teacher_faster-rcnn_r18-slim_fpn_cpu-1k_synth-cxr.py':
+        'configs/mean_teacher/mean-teacher_faster-rcnn_r18-slim_fpn_cpu-1k_semi-0.1-synth-cxr.py',
+    'configs/faster_rcnn/faster-rcnn_r50_sib-fa_20k_tbx11k-10pct.py':
+        'configs/sib/faster-rcnn_r50_sib-fa_20k_tbx11k-10pct.py',
+    'configs/faster_rcnn/faster-rcnn_r50_sib-fa_20k_vindr-cxr-10pct.py':
+        'configs/sib/faster-rcnn_r50_sib-fa_20k_vindr-cxr-10pct.py',
+    'configs/faster_rcnn/faster-rcnn_r50_sib-fa_20k_vindr-cxr14-10pct.py':
+        'configs/sib/faster-rcnn_r50_sib-fa_20k_vindr-cxr14-10pct.py',
+    'configs/soft_teacher/soft-teacher_faster-rcnn_r18-slim_fpn_cpu-1k_synth-cxr.py':
+        'configs/soft_teacher/soft-teacher_faster-rcnn_r18-slim_fpn_cpu-1k_semi-0.1-synth-cxr.py',
+}
+
+
+def check_config_path(path: str) -> None:
+    """A missing config that was renamed gets an error naming its new path."""
+    if osp.isfile(path):
+        return
+    key = osp.normpath(path).replace(osp.sep, '/')
+    new = next((n for o, n in RENAMED_CONFIGS.items() if key.endswith(o)), None)
+    if new is not None:
+        raise FileNotFoundError(f'{path}: this config was renamed to {new}')
+    raise FileNotFoundError(f'config file not found: {path}')
+
+
 def config_from_args(args: Namespace) -> Config:
     """Load ``args.config`` and apply the common flags as mmdet's tools do."""
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    check_config_path(args.config)
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:

@@ -2,7 +2,8 @@
 
 ``{algorithm}_{component}[_{component}...]_{schedule}_{dataset}.py``: fields separated by ``_``,
 words inside a field by ``-``, lower case; the schedule is the last field but one (``20k``,
-``cpu-1k``, ``ft-6k``, ``cpu-0.3k-ft``) and the data set the last. A folder named after an
+``cpu-1k``, ``6k-ft``, ``cpu-0.3k-ft``: device, iterations, then ``ft``) and the data set the last
+(semi-supervised ones with their label ratio as mmdet writes it: ``semi-0.1-synth-cxr``). A folder named after an
 algorithm (``faster_rcnn/``) holds that algorithm's configs; ``configs/*.py`` are short aliases.
 """
 import re
@@ -25,12 +26,16 @@ def test_name_has_mmdets_fields(path):
     assert match, f'{path.name}: not {{algorithm}}_{{components}}_{{schedule}}_{{dataset}}'
     if path.parent.name in ALGORITHM_FOLDERS:
         assert match['algorithm'] == path.parent.name.replace('_', '-'), path
+    # one token order for schedules: [device-]<iterations>[-ft]
+    assert re.fullmatch(r'(?:cpu-)?\d+(?:\.\d+)?k(?:-ft)?', match['schedule']), path.name
+    if path.parent.name in ('anomed', 'mean_teacher', 'soft_teacher'):  # label ratio in mmdet's form
+        assert match['dataset'].startswith('semi-0.'), path.name
 
 
 @pytest.mark.parametrize('name, ok', [
     ('faster-rcnn_r50_fpn_1x_coco', True),
     ('soft-teacher_faster-rcnn_r50-caffe_fpn_180k_semi-0.1-coco', True),
-    ('anomed_faster-rcnn_r18-slim_fpn_cpu-0.3k-ft_synth-cxr', True),
+    ('anomed_faster-rcnn_r18-slim_fpn_cpu-0.3k-ft_semi-0.1-synth-cxr', True),
     ('faster-rcnn_r50_fpn_1x-coco', False),   # schedule and data set in one field
     ('faster-rcnn_r50_fpn_coco', False),      # no schedule
     ('Faster-rcnn_r50_fpn_1x_coco', False),   # upper case

@@ -23,10 +23,10 @@ DATASETS = {
     'vindr-cxr14': (VINDR14, 'data/vindr_cxr/', 'annotations/all14/', 'images/', 'test.json', 'images/'),
     'tbx11k': (TBX, 'data/tbx11k/', 'annotations/coco/', 'imgs/', 'val.json', 'imgs/'),
 }
-SEMI = {name: f'configs/anomed/anomed_faster-rcnn_r50_sib-fa_40k_{name}.py' for name in DATASETS}
-SUP = {name: f'configs/faster_rcnn/faster-rcnn_r50_sib-fa_20k_{name}-10pct.py' for name in DATASETS}
-FT_CPU = REPO / 'configs/finetune/faster-rcnn_r18-slim_sib-fa_cpu-ft-0.5k_coco-xray.py'
-FT_R50 = REPO / 'configs/finetune/faster-rcnn_r50_sib-fa_ft-6k_coco-xray.py'
+SEMI = {name: f'configs/anomed/anomed_faster-rcnn_r50_sib-fa_40k_semi-0.1-{name}.py' for name in DATASETS}
+SUP = {name: f'configs/sib/faster-rcnn_r50_sib-fa_20k_{name}-10pct.py' for name in DATASETS}
+FT_CPU = REPO / 'configs/finetune/faster-rcnn_r18-slim_sib-fa_cpu-0.5k-ft_coco-xray.py'
+FT_R50 = REPO / 'configs/finetune/faster-rcnn_r50_sib-fa_6k-ft_coco-xray.py'
 
 
 def check_eval_data(cfg, name):

@@ -124,7 +124,9 @@ def write_report(doc: Path, budget, rows, data_root: Path, command: str, results
     main_ratio = budget.ratios[0]
     checks = targets(entries, rare, main_ratio, rows)
     regime = regime_checks(entries, rows, main_ratio)
-    plan = build_plan(budget)
+    # the main plan, and the ablation rows once any of them is in
+    main = replace(budget, methods=tuple(m for m in budget.methods if m not in ABLATIONS))
+    plan = build_plan(budget if any(r['method'] in ABLATIONS for r in rows) else main)
     done, planned = len({r['name'] for r in rows} & {p.name for p in plan}), len(plan)
     body = [
         f'### Budget `{budget.name}` ({done} of {planned} runs finished)',

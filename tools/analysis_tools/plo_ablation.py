@@ -19,8 +19,8 @@ from typing import Dict, List, Optional
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / 'docs/results/plo_ablation.json'
 TRUNK = 'configs/faster_rcnn/faster-rcnn_r18-slim_fpn_cpu-0.5k_synth-cxr-10pct.py'
-ANOMED = 'configs/anomed/anomed_faster-rcnn_r18-slim_fpn_cpu-0.3k-ft_synth-cxr.py'
-MEAN_TEACHER = 'configs/mean_teacher/mean-teacher_faster-rcnn_r18-slim_fpn_cpu-0.3k-ft_synth-cxr.py'
+ANOMED = 'configs/anomed/anomed_faster-rcnn_r18-slim_fpn_cpu-0.3k-ft_semi-0.1-synth-cxr.py'
+MEAN_TEACHER = 'configs/mean_teacher/mean-teacher_faster-rcnn_r18-slim_fpn_cpu-0.3k-ft_semi-0.1-synth-cxr.py'
 SUPERVISED = 'configs/faster_rcnn/faster-rcnn_r18-slim_fpn_cpu-1k_synth-cxr-10pct.py'
 SOFT_NMS = "dict(_delete_=True, type='soft_nms', iou_threshold=0.5, min_score=0.05)"
 ALIGN = "dict(_delete_=True, type='scores', momentum=0.99, alpha=1.0, max_ratio=2.0, min_ratio=1.0, min_score=0.05)"

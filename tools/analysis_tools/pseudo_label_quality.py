@@ -10,7 +10,7 @@ synthetic set keeps it). The first --warmup steps only fill the PLO's running st
 
 Example (the trunk of docs/plo.md, the PLO of the ablation config):
     python tools/analysis_tools/pseudo_label_quality.py \
-        configs/anomed/anomed_faster-rcnn_r18-slim_fpn_cpu-0.3k-ft_synth-cxr.py \
+        configs/anomed/anomed_faster-rcnn_r18-slim_fpn_cpu-0.3k-ft_semi-0.1-synth-cxr.py \
         work_dirs/plo_ablation/trunk-seed0/iter_500.pth --data-root data/synth_cxr
 """
 import argparse

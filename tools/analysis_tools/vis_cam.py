@@ -8,7 +8,7 @@ activation map (mean |feature| over channels of the neck outputs, averaged over 
 
     python tools/analysis_tools/vis_cam.py data/synth_cxr/images/000003.png \\
         --model configs/faster_rcnn/faster-rcnn_r18-slim_fpn_cpu-1k_synth-cxr.py sup.pth \\
-        --model configs/anomed/anomed_faster-rcnn_r18-slim_sib-fa_cpu-1k_synth-cxr.py anomed.pth \\
+        --model configs/anomed/anomed_faster-rcnn_r18-slim_sib-fa_cpu-1k_semi-0.1-synth-cxr.py anomed.pth \\
         --title baseline AnoMed --ann-file data/synth_cxr/annotations/train.json --out-dir outputs/cam
 """
 import argparse

@@ -15,8 +15,8 @@ from tests.conftest import REPO
 from tests.tiny import tiny_anomed
 
 CONFIGS = {
-    'two-stage': REPO / 'configs/anomed/anomed_faster-rcnn_r18-slim_fpn_cpu-1k_synth-cxr.py',
-    'one-stage': REPO / 'configs/anomed/anomed_retinanet_r18-slim_fpn_cpu-1k_synth-cxr.py',
+    'two-stage': REPO / 'configs/anomed/anomed_faster-rcnn_r18-slim_fpn_cpu-1k_semi-0.1-synth-cxr.py',
+    'one-stage': REPO / 'configs/anomed/anomed_retinanet_r18-slim_fpn_cpu-1k_semi-0.1-synth-cxr.py',
 }
 SIZE = 64
 

@@ -24,7 +24,7 @@ def build(cfg: Config) -> torch.nn.Module:
 
 def tiny_batch(model, h=64, w=96, training=True):
     torch.manual_seed(0)
-    sample = det_data_sample([[10., 12., 40., 44.], [50., 8., 90., 30.]], [0, 3], (h, w))
+    sample = det_data_sample([[10., 12., 40., 44.], [50., 8., 90., 30.]], [0, 1], (h, w))  # TBX11K: 2 classes
     img = torch.randint(0, 256, (3, h, w), dtype=torch.uint8)
     return model.data_preprocessor(dict(inputs=[img], data_samples=[sample]), training)
 

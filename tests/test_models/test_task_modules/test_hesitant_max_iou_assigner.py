@@ -10,7 +10,7 @@ from mmengine.structures import InstanceData
 import anomed_mmdet  # noqa: F401
 from tests.conftest import REPO
 
-ANOMED = REPO / 'configs/anomed/anomed_faster-rcnn_r18-slim_fpn_cpu-1k_synth-cxr.py'
+ANOMED = REPO / 'configs/anomed/anomed_faster-rcnn_r18-slim_fpn_cpu-1k_semi-0.1-synth-cxr.py'
 NODULE = torch.tensor([[150.0, 150.0, 166.0, 166.0]])   # a 16 px confident nodule ...
 HESITANT_BOX = torch.tensor([[120.0, 110.0, 220.0, 240.0]])  # ... inside a 100 x 130 px hesitant box
 

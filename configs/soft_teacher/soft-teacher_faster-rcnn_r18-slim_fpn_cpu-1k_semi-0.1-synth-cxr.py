@@ -1,8 +1,8 @@
 # Baseline: mmdet's SoftTeacher (its COCO settings: pseudo boxes > 0.9 for RPN and R-CNN
 # classification, box jitter uncertainty < 0.02 for regression, unsup weight 4) with the same
-# detector, data and schedule as configs/anomed/anomed_faster-rcnn_r18-slim_fpn_cpu-1k_synth-cxr.py:
+# detector, data and schedule as configs/anomed/anomed_faster-rcnn_r18-slim_fpn_cpu-1k_semi-0.1-synth-cxr.py:
 # the MeanTeacher config with SoftTeacher's detector type and pseudo-label settings.
-_base_ = '../mean_teacher/mean-teacher_faster-rcnn_r18-slim_fpn_cpu-1k_synth-cxr.py'
+_base_ = '../mean_teacher/mean-teacher_faster-rcnn_r18-slim_fpn_cpu-1k_semi-0.1-synth-cxr.py'
 
 model = dict(
     type='SoftTeacher',

@@ -1,10 +1,10 @@
 # Fine-tune the paper-scale AnoMed detector (R-50, SIB + FA) on another X-ray domain in COCO
 # format, starting from an AnoMed checkpoint's teacher (docs/inference.md, "Fine-tuning"):
 #   python tools/model_converters/extract_teacher.py \
-#       configs/anomed/anomed_faster-rcnn_r50_sib-fa_40k_vindr-cxr.py \
+#       configs/anomed/anomed_faster-rcnn_r50_sib-fa_40k_semi-0.1-vindr-cxr.py \
 #       work_dirs/anomed_vindr/iter_40000.pth work_dirs/anomed_vindr_teacher
-#   bash tools/dist_train.sh configs/finetune/faster-rcnn_r50_sib-fa_ft-6k_coco-xray.py 8 \
-#       --cfg-options load_from=work_dirs/anomed_vindr_teacher/anomed_faster-rcnn_r50_sib-fa_40k_vindr-cxr_teacher.pth
+#   bash tools/dist_train.sh configs/finetune/faster-rcnn_r50_sib-fa_6k-ft_coco-xray.py 8 \
+#       --cfg-options load_from=work_dirs/anomed_vindr_teacher/anomed_faster-rcnn_r50_sib-fa_40k_semi-0.1-vindr-cxr_teacher.pth
 # Every weight but the box head's fc_cls / fc_reg (re-initialised when the class count
 # differs) comes from the checkpoint, so the backbone's ImageNet init_cfg is off: nothing is
 # downloaded. 6k iterations on 8 GPUs x 2 images at 1024 px, SGD 0.01 (half the from-scratch
@@ -19,7 +19,7 @@ _base_ = [
 # ---- your data: edit here (or override these keys in a child config) ----
 data_root = 'data/coco_xray/'
 classes = ('fracture', )
-load_from = 'work_dirs/anomed_vindr_teacher/anomed_faster-rcnn_r50_sib-fa_40k_vindr-cxr_teacher.pth'
+load_from = 'work_dirs/anomed_vindr_teacher/anomed_faster-rcnn_r50_sib-fa_40k_semi-0.1-vindr-cxr_teacher.pth'
 # ---------------------------------------------------------------------------
 metainfo = dict(classes=classes)
 model = dict(backbone=dict(init_cfg=None), roi_head=dict(bbox_head=dict(num_classes=len(classes))))

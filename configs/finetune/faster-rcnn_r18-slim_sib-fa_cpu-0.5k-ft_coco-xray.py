@@ -1,9 +1,9 @@
 # Fine-tune the CPU AnoMed detector (slim R-18, SIB + FA) on another X-ray domain in COCO
 # format, starting from an AnoMed checkpoint's teacher (docs/inference.md, "Fine-tuning"):
 #   python tools/model_converters/extract_teacher.py \
-#       configs/anomed/anomed_faster-rcnn_r18-slim_sib-fa_cpu-0.3k-ft_synth-cxr.py \
+#       configs/anomed/anomed_faster-rcnn_r18-slim_sib-fa_cpu-0.3k-ft_semi-0.1-synth-cxr.py \
 #       work_dirs/demo/anomed/iter_300.pth work_dirs/anomed_teacher        (`make demo`'s AnoMed)
-#   python tools/train.py configs/finetune/faster-rcnn_r18-slim_sib-fa_cpu-ft-0.5k_coco-xray.py
+#   python tools/train.py configs/finetune/faster-rcnn_r18-slim_sib-fa_cpu-0.5k-ft_coco-xray.py
 # The box head is re-initialised when the class count differs from the checkpoint's (mmengine
 # skips the mismatched fc_cls / fc_reg with a warning; everything else is loaded).
 # 500 iterations of batch 2 at 320 px, AdamW 5e-4.
@@ -17,7 +17,7 @@ _base_ = [
 # ---- your data: edit here (or override these keys in a child config) ----
 data_root = 'data/coco_xray/'
 classes = ('fracture', )
-load_from = 'work_dirs/anomed_teacher/anomed_faster-rcnn_r18-slim_sib-fa_cpu-0.3k-ft_synth-cxr_teacher.pth'
+load_from = 'work_dirs/anomed_teacher/anomed_faster-rcnn_r18-slim_sib-fa_cpu-0.3k-ft_semi-0.1-synth-cxr_teacher.pth'
 # ---------------------------------------------------------------------------
 metainfo = dict(classes=classes)
 model = dict(roi_head=dict(bbox_head=dict(num_classes=len(classes))))

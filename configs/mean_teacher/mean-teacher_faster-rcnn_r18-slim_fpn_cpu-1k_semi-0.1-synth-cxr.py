@@ -1,6 +1,6 @@
 # Baseline: MeanTeacher (mmdet's plain SemiBaseDetector: pseudo boxes above one threshold are
 # hard labels, the rest background) with the same detector, data and schedule as
-# configs/anomed/anomed_faster-rcnn_r18-slim_fpn_cpu-1k_synth-cxr.py.
+# configs/anomed/anomed_faster-rcnn_r18-slim_fpn_cpu-1k_semi-0.1-synth-cxr.py.
 _base_ = [
     '../_base_/models/faster-rcnn_r18-slim_fpn_scratch.py',
     '../_base_/datasets/semi_synth_cxr_detection_cpu.py',
