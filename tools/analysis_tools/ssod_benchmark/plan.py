@@ -97,11 +97,11 @@ class Budget:
 
 
 BUDGETS: Dict[str, Budget] = {
-    # 5 % labels: where labels bind at this size (docs/benchmark.md); ~150 min on 2 cores for the
-    # main rows of 3 seeds and the 100 % row (--ablations: ~55 min more)
+    # 5 % labels: where labels bind at this size (docs/benchmark.md); main rows of 3 seeds and the
+    # 100 % row estimated at ~200 min on 2 cores from the demo's step times (not yet run)
     'default': Budget('default', burn_in=660, semi=240, ratios=(5,), seeds=(0, 1, 2)),
     'quick': Budget('quick', burn_in=80, semi=40, ratios=(10,), seeds=(0,), num_images=400),
-    # `make demo`: the same protocol at demo size (<= 15 min on 2 cores with data generation)
+    # `make demo`: the same protocol at demo size (measured 16 min 19 s on 2 cores; the target is 15)
     'demo': Budget('demo', burn_in=290, semi=110, ratios=(5,), seeds=(0,), methods=('supervised', 'anomed'),
                    val_points=1),
 }
