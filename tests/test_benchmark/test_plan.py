@@ -115,3 +115,11 @@ def test_row_configs(tmp_path, method):
 def test_semi_run_needs_its_trunk_checkpoint():
     with pytest.raises(ValueError, match='trunk'):
         render_config(Run('anomed', 10, 0), BUDGETS['quick'], str(REPO), 'data/x')
+
+
+def test_semi_row_after_an_lr_step_starts_at_the_trunks_reduced_rate(tmp_path):
+    budget = replace(BUDGETS['default'], burn_in=700, semi=200)  # steps at 675 and 810
+    cfg = Config.fromstring(render_config(Run('anomed', 5, 0), budget, str(REPO), 'data/x', 'trunk.pth'), '.py')
+    trunk = Config.fromfile(str(REPO / METHODS['supervised'].config))
+    assert cfg.optim_wrapper.optimizer.lr == pytest.approx(trunk.optim_wrapper.optimizer.lr * 0.1)
+    assert cfg.param_scheduler[0].milestones == [110]

@@ -193,13 +193,14 @@ def _trunk_schedule(cfg: Config, budget: Budget) -> None:
 
 
 def _semi_schedule(cfg: Config, budget: Budget, trunk_ckpt: str) -> None:
-    """The semi row: the trunk's weights, optimizer state and LR curve from the burn-in on."""
-    if budget.milestones()[0] <= budget.burn_in:
-        raise ValueError(f'burn_in {budget.burn_in} is past the first LR step {budget.milestones()[0]}')
+    """The semi row: the trunk's weights, optimizer state and LR curve from the burn-in on (a
+    burn-in past an LR step starts at the trunk's reduced rate)."""
+    passed = [t for t in budget.milestones() if t <= budget.burn_in]
+    cfg.optim_wrapper.optimizer.lr *= 0.1 ** len(passed)
     cfg.load_from = trunk_ckpt
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=budget.semi, val_interval=budget.semi)
-    cfg.param_scheduler = [dict(type='MultiStepLR', begin=0, end=budget.semi, by_epoch=False,
-                                milestones=[t - budget.burn_in for t in budget.milestones()], gamma=0.1)]
+    cfg.param_scheduler = [dict(type='MultiStepLR', begin=0, end=budget.semi, by_epoch=False, gamma=0.1,
+                                milestones=[t - budget.burn_in for t in budget.milestones() if t > budget.burn_in])]
     cfg.default_hooks.checkpoint = dict(type='AtomicCheckpointHook', by_epoch=False,
                                         interval=max(10, budget.semi // 4), max_keep_ckpts=1)
     cfg.custom_hooks = [
