@@ -30,7 +30,7 @@ def test_plan_order_and_seeds(name):
 
 def test_default_budget_covers_the_issue():
     budget = BUDGETS['default']
-    assert len(budget.seeds) >= 3 and budget.burn_in < budget.milestones()[0]
+    assert len(budget.seeds) >= 3 and budget.milestones()[0] <= budget.burn_in < budget.milestones()[1]
     plan = build_plan(budget)
     for key in ('supervised', 'mean_teacher', 'soft_teacher', 'anomed'):
         assert {r.seed for r in plan if r.method == key} == set(budget.seeds), key
@@ -85,8 +85,12 @@ def test_row_configs(tmp_path, method):
         hooks = {h.type: h for h in cfg.custom_hooks}
         assert hooks['TrunkOptimStateHook'].checkpoint == trunk
         assert hooks['BurnInMeanTeacherHook'].momentum == budget.ema_momentum and 'FreezeBNStatsHook' in hooks
-        assert cfg.param_scheduler == [dict(type='MultiStepLR', begin=0, end=budget.semi, by_epoch=False,
-                                            milestones=[t - budget.burn_in for t in budget.milestones()], gamma=0.1)]
+        assert cfg.param_scheduler == [dict(type='MultiStepLR', begin=0, end=budget.semi, by_epoch=False, gamma=0.1,
+                                            milestones=[t - budget.burn_in for t in budget.milestones()
+                                                        if t > budget.burn_in])]
+        # past the first LR step: the trunk's reduced rate
+        assert cfg.optim_wrapper.optimizer.lr == pytest.approx(1e-3 * 0.1 ** sum(t <= budget.burn_in
+                                                                                   for t in budget.milestones()))
         assert cfg.val_cfg is None and cfg.val_dataloader is None
         neck = cfg.model.detector.neck
     else:
