@@ -4,7 +4,7 @@ from dataclasses import replace
 import pytest
 from mmengine.config import Config
 
-from tools.analysis_tools.ssod_benchmark import ABLATIONS, BUDGETS, METHODS, Run, build_plan, render_config
+from tools.analysis_tools.ssod_benchmark import ABLATIONS, BUDGETS, METHODS, Run, build_config, build_plan
 from tools.analysis_tools.ssod_benchmark.plan import split_files
 from tests.conftest import REPO
 
@@ -65,7 +65,7 @@ def test_row_configs(tmp_path, method):
     run = Run(method, 100 if method == 'supervised_full' else 5, 1)
     trunk = str(tmp_path / 'trunk.pth') if run.trunk else None
     path = tmp_path / 'cfg.py'
-    path.write_text(render_config(run, budget, str(REPO), str(tmp_path / 'data'), trunk))
+    build_config(run, budget, str(REPO), str(tmp_path / 'data'), trunk).dump(str(path))
     cfg = Config.fromfile(str(path))  # the dump is a standalone config
     root = str(tmp_path / 'data') + '/'
     assert cfg.randomness.seed == 1
@@ -118,12 +118,12 @@ def test_row_configs(tmp_path, method):
 
 def test_semi_run_needs_its_trunk_checkpoint():
     with pytest.raises(ValueError, match='trunk'):
-        render_config(Run('anomed', 10, 0), BUDGETS['quick'], str(REPO), 'data/x')
+        build_config(Run('anomed', 10, 0), BUDGETS['quick'], str(REPO), 'data/x')
 
 
 def test_semi_row_after_an_lr_step_starts_at_the_trunks_reduced_rate(tmp_path):
     budget = replace(BUDGETS['default'], burn_in=700, semi=200)  # steps at 675 and 810
-    cfg = Config.fromstring(render_config(Run('anomed', 5, 0), budget, str(REPO), 'data/x', 'trunk.pth'), '.py')
+    cfg = build_config(Run('anomed', 5, 0), budget, str(REPO), 'data/x', 'trunk.pth')
     trunk = Config.fromfile(str(REPO / METHODS['supervised'].config))
     assert cfg.optim_wrapper.optimizer.lr == pytest.approx(trunk.optim_wrapper.optimizer.lr * 0.1)
     assert cfg.param_scheduler[0].milestones == [110]

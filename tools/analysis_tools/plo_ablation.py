@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from ssod_benchmark.execute import git_commit
+
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / 'docs/results/plo_ablation.json'
 TRUNK = 'configs/faster_rcnn/faster-rcnn_r18-slim_fpn_cpu-0.5k_synth-cxr-10pct.py'
@@ -46,10 +48,7 @@ NO_VAL = "val_cfg = None\nval_dataloader = None\nval_evaluator = None"
 
 
 def commit() -> str:
-    out = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=REPO, capture_output=True, text=True)
-    dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'], cwd=REPO,
-                           capture_output=True, text=True).stdout.strip()
-    return out.stdout.strip() + ('-dirty' if dirty else '')
+    return git_commit(str(REPO))
 
 
 def load_results() -> List[dict]:

@@ -234,10 +234,3 @@ def build_config(run: Run, budget: Budget, repo: str, data_root: str,
     if m.model:
         cfg.merge_from_dict({f'model.{k}': v for k, v in m.model.items()})
     return cfg
-
-
-def render_config(run: Run, budget: Budget, repo: str, data_root: str,
-                  trunk_ckpt: Optional[str] = None) -> str:
-    """The text of the run's config file (a standalone dump of ``build_config``)."""
-    cfg = build_config(run, budget, repo, data_root, trunk_ckpt)
-    return f'# benchmark run {run.name} ({budget.name} budget); generated, do not edit\n' + cfg.pretty_text
