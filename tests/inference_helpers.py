@@ -1,5 +1,6 @@
 """Tiny models, random-weight checkpoints and inputs for the inference / conversion tests."""
 import importlib.util
+import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Tuple
@@ -64,8 +65,14 @@ def write_dicom16(path: Path, img8: np.ndarray) -> Path:
 
 
 def load_tool(path: Path) -> ModuleType:
-    """Import a tools/ script as a module (without putting tools/ on sys.path: tools/test.py
-    would shadow the standard library's ``test`` package)."""
+    """Import a tools/ script as a module.
+
+    tools/ itself never goes on sys.path (tools/test.py would shadow the standard library's
+    ``test`` package); a script in a sub-folder gets its folder there, as when it runs as a
+    script (tools/analysis_tools/* import their sibling package ``ssod_benchmark``)."""
+    folder = str(path.resolve().parent)
+    if path.resolve().parent != (REPO / 'tools').resolve() and folder not in sys.path:
+        sys.path.insert(0, folder)
     spec = importlib.util.spec_from_file_location(f'anomed_tool_{path.stem}', path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
