@@ -127,3 +127,10 @@ def test_semi_row_after_an_lr_step_starts_at_the_trunks_reduced_rate(tmp_path):
     trunk = Config.fromfile(str(REPO / METHODS['supervised'].config))
     assert cfg.optim_wrapper.optimizer.lr == pytest.approx(trunk.optim_wrapper.optimizer.lr * 0.1)
     assert cfg.param_scheduler[0].milestones == [110]
+
+
+@pytest.mark.parametrize('name', ['default', 'demo'])
+def test_semi_rows_start_from_an_annealed_trunk(name):
+    """A teacher copied before the trunk's first LR step labels almost nothing (docs/benchmark.md)."""
+    budget = BUDGETS[name]
+    assert budget.milestones()[0] < budget.burn_in < budget.total
