@@ -43,6 +43,14 @@ def test_targets_met_and_missed():
     assert checks["AnoMed's training step <= 0.85x SoftTeacher's"] == ('0.80x', True)
 
 
+def test_first_target_waits_for_every_seed():
+    rows = [row('anomed', 5, 0, 0.40), row('supervised', 5, 0, 0.30)]
+    entries = aggregate(rows, CLASSES)
+    first = targets(entries, 'cardiomegaly', 5, rows, seeds_needed=3)[0]
+    assert first[1:] == ('+10.0; above supervised in 1 of 1 seeds (3 needed)', False)
+    assert targets(entries, 'cardiomegaly', 5, rows, seeds_needed=1)[0][2] is True
+
+
 def test_regime_checks_labels_bind_and_plateau():
     rows = [row('supervised', 5, 0, 0.30, curve=[(300, 0.20), (600, 0.29), (900, 0.295)]),
             row('supervised', 5, 1, 0.30, curve=[(300, 0.20), (600, 0.25), (900, 0.30)]),

@@ -122,7 +122,7 @@ def write_report(doc: Path, budget, rows, data_root: Path, command: str, results
     png = doc.parent / f'benchmark_{budget.name}.png'
     plot_ratios(entries, str(png))
     main_ratio = budget.ratios[0]
-    checks = targets(entries, rare, main_ratio, rows)
+    checks = targets(entries, rare, main_ratio, rows, seeds_needed=len(budget.seeds))
     regime = regime_checks(entries, rows, main_ratio)
     # the main plan, and the ablation rows once any of them is in
     main = replace(budget, methods=tuple(m for m in budget.methods if m not in ABLATIONS))
