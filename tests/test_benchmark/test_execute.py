@@ -54,11 +54,14 @@ def test_supervised_trunk_then_anomed_end_to_end(tiny_synth, tmp_path):
     assert trunk['peak_rss_mb'] > 100 and trunk['sec_per_iter'] > 0
     assert trunk['config'].endswith('sib-fa_cpu-1k_synth-cxr.py') and trunk['commit']
     assert trunk['val_curve'] and trunk['val_curve'][-1][0] == 4  # validated at the end (and each third)
+    val = (work / 'supervised_50pct_seed0' / 'config_val.py').read_text()
+    assert "ann_file='annotations/val.json'" in val  # scored on val too, from its own config
+    assert 0.0 <= trunk['val_metrics']['coco/bbox_mAP'] <= 1.0
     ano = execute(Run('anomed', 50, 0), budget, str(REPO), str(root), work)
     log = (work / 'anomed_50pct_seed0' / 'train.out').read_text()
     assert 'Load checkpoint from' in log and 'supervised_50pct_seed0/iter_2.pth' in log
     assert 'TrunkOptimStateHook: optimizer state of' in log  # no optimizer restart
-    assert ano['train_wall_s'] > 0 and 'coco/bbox_mAP_50' in ano['metrics']
+    assert ano['train_wall_s'] > 0 and 'coco/bbox_mAP_50' in ano['metrics'] and 'coco/bbox_mAP' in ano['val_metrics']
     again = execute(Run('anomed', 50, 0), budget, str(REPO), str(root), work)
     assert again['train_wall_s'] == 0.0  # finished rows are not retrained
     assert again['metrics']['coco/bbox_mAP'] == ano['metrics']['coco/bbox_mAP']

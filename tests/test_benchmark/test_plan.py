@@ -134,3 +134,20 @@ def test_semi_rows_start_from_an_annealed_trunk(name):
     """A teacher copied before the trunk's first LR step labels almost nothing (docs/benchmark.md)."""
     budget = BUDGETS[name]
     assert budget.milestones()[0] < budget.burn_in < budget.total
+
+
+def test_on_split_points_test_at_val_and_leaves_the_row_config_alone():
+    from tools.analysis_tools.ssod_benchmark.plan import on_split
+    cfg = build_config(Run('supervised', 5, 0), BUDGETS['default'], str(REPO), '/data/x/')
+    val = on_split(cfg, 'val', '/data/x/')
+    assert val.test_dataloader.dataset.ann_file == 'annotations/val.json'
+    assert val.test_evaluator[0].ann_file == '/data/x/annotations/val.json'
+    assert cfg.test_dataloader.dataset.ann_file == 'annotations/test.json'  # a copy, not the row's own
+    assert cfg.test_evaluator[0].ann_file == '/data/x/annotations/test.json'
+
+
+def test_demo_skips_val():
+    """The demo chooses nothing on val (its 15 minutes); the default budget validates (test_row_configs)."""
+    demo = build_config(Run('supervised', 5, 0), BUDGETS['demo'], str(REPO), '/data/x/')
+    assert demo.val_cfg is None and demo.val_dataloader is None and 'val_interval' not in demo.train_cfg
+    assert not BUDGETS['demo'].score_val and BUDGETS['default'].score_val

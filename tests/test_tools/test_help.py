@@ -49,7 +49,7 @@ TOOLS.update({
                                                '--methods', '--quick', '--ratios', '--report-only', '--results',
                                                '--seeds', '--work-dir'],
     'tools/analysis_tools/benchmark_train_step.py': ['--budget', '--checkpoint-dir', '--data-root', '--methods',
-                                                     '--ratio', '--repeats', '--seed', '--warmup'],
+                                                     '--out', '--ratio', '--repeats', '--seed', '--warmup'],
 })
 
 # Runs a tool up to its argument parsing, then prints the parser's options and its help text.

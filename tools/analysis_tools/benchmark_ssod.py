@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 from ssod_benchmark import (ABLATIONS, BUDGETS, METHODS, aggregate, build_plan, plot_ratios, regime_checks,
                             render_markdown, targets)
-from ssod_benchmark.execute import append_result, execute, load_results
+from ssod_benchmark.execute import append_result, execute, final_checkpoint, load_results, score_val
 from ssod_benchmark.plan import split_files
 from ssod_benchmark.report import report_rows
 from anomed_mmdet.datasets.converters.semi_split import split_semi
@@ -122,7 +122,9 @@ def write_report(doc: Path, budget, rows, data_root: Path, command: str, results
     png = doc.parent / f'benchmark_{budget.name}.png'
     plot_ratios(entries, str(png))
     main_ratio = budget.ratios[0]
-    checks = targets(entries, rare, main_ratio, rows, seeds_needed=len(budget.seeds))
+    step_file = results.parent / f'step_time_{budget.name}.json'  # benchmark_train_step.py --out
+    step_time = json.loads(step_file.read_text()) if step_file.is_file() else None
+    checks = targets(entries, rare, main_ratio, rows, seeds_needed=len(budget.seeds), step_time=step_time)
     regime = regime_checks(entries, rows, main_ratio)
     # the main plan, and the ablation rows once any of them is in
     main = replace(budget, methods=tuple(m for m in budget.methods if m not in ABLATIONS))
@@ -145,7 +147,11 @@ def write_report(doc: Path, budget, rows, data_root: Path, command: str, results
         'MeanTeacher and SoftTeacher on the same SIB + FA detector.',
         '- Labelled folds (each seed its own; every class labelled, the population\'s shares held):',
         *split_lines(budget, data_root),
-        '- AP in points (0-100), mean ± sample standard deviation over seeds; per-class AP is AP50:95.',
+        '- AP in points (0-100), mean ± sample standard deviation over seeds; per-class AP is AP50:95. '
+        'val: the final checkpoint on the val split (settings are chosen on it); every other column is test.',
+        '- Step time: `python tools/analysis_tools/benchmark_train_step.py --repeats 15 --checkpoint-dir '
+        f'work_dirs/benchmark/{budget.name}` (methods side by side in one process, on the first trunk) writes '
+        f'`{shown(step_file)}`' + (f' (commit {step_time["commit"]})' if step_time else ' (not run yet)') + '.',
         '',
         render_markdown(entries, classes, rare),
         '',
@@ -222,6 +228,15 @@ def main() -> None:
         for i, run in enumerate(plan):
             if run.name in done:
                 print(f'[{i + 1}/{len(plan)}] {run.name}: finished earlier, skipped', flush=True)
+                if (budget.score_val and 'val_metrics' not in done[run.name]
+                        and final_checkpoint(run, budget, work_dir).is_file()):
+                    # rows finished before every row was scored on val: score the kept checkpoint
+                    rec = dict(done[run.name], val_metrics=score_val(run, budget, str(data_root), work_dir,
+                                                                     str(REPO)))
+                    append_result(results, rec)
+                    done[run.name] = rec
+                    print(f'    val AP50:95 {rec["val_metrics"].get("coco/bbox_mAP", float("nan")) * 100:.1f} '
+                          '(scored now)', flush=True)
                 continue
             print(f'[{i + 1}/{len(plan)}] {run.name}: training ({(time.time() - t0) / 60:.1f} min so far)', flush=True)
             rec = execute(run, budget, str(REPO), str(data_root), work_dir)

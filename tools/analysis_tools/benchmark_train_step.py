@@ -11,13 +11,14 @@ Example (after the default benchmark has trained its first trunk):
         --checkpoint-dir work_dirs/benchmark/default
 """
 import argparse
+import json
 import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 
 from ssod_benchmark import BUDGETS, METHODS, Run
-from ssod_benchmark.execute import trunk_checkpoint
+from ssod_benchmark.execute import git_commit, trunk_checkpoint
 from ssod_benchmark.step_time import PHASES, time_steps
 
 SEMI = [k for k, m in METHODS.items() if m.semi]
@@ -35,6 +36,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--repeats', type=int, default=10, help='timed steps per method')
     p.add_argument('--warmup', type=int, default=2, help='untimed steps per method first')
+    p.add_argument('--out', help='also write the medians as JSON (default docs/results/step_time_<budget>.json '
+                   'when --checkpoint-dir is given: the report judges the step target on it; "" for none)')
     return p.parse_args()
 
 
@@ -63,6 +66,13 @@ def main() -> None:
     for m, r in res.items():
         ratio = f'{r["total"] / ref:.2f}' if ref else '-'
         print(f'| {METHODS[m].label} | ' + ' | '.join(f'{r[c]:.3f}' for c in cols) + f' | {ratio} |')
+    out = args.out if args.out is not None else (
+        str(REPO / 'docs' / 'results' / f'step_time_{budget.name}.json') if args.checkpoint_dir else '')
+    if out:
+        rec = dict(budget=budget.name, ratio=args.ratio, seed=args.seed, repeats=args.repeats, warmup=args.warmup,
+                   trunk_checkpoints=bool(checkpoints), commit=git_commit(str(REPO)), median_s=res)
+        Path(out).write_text(json.dumps(rec, indent=1) + '\n')
+        print(f'written {out}')
 
 
 if __name__ == '__main__':

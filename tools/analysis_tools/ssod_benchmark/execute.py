@@ -4,7 +4,8 @@ Each row's work dir holds its generated config, the train / test logs and checkp
 that was interrupted resumes from its last checkpoint (``tools/train.py --resume``); a row
 whose final checkpoint exists is only re-tested. Peak resident memory is the training
 process's ``ru_maxrss`` from ``os.wait4``; seconds per iteration are the median of the
-logged iteration times.
+logged iteration times. Every row is scored on test and on val (``val_metrics``: settings are
+chosen on val, the test split is for the final table).
 """
 import json
 import os
@@ -15,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from .plan import METHODS, Budget, Run, build_config
+from .plan import METHODS, Budget, Run, build_config, on_split
 
 
 def run_command(cmd: List[str], log_path: Path, cwd: str) -> Tuple[float, float]:
@@ -85,16 +86,40 @@ def execute(run: Run, budget: Budget, repo: str, data_root: str, work_dir: Path,
         train_s, peak_mb = run_command(cmd, rdir / 'train.out', repo)
         if not final.is_file():
             raise RuntimeError(f'{run.name}: training ended without {final}')
-    test_s, _ = run_command([python, 'tools/test.py', str(cfg), str(final), '--work-dir', str(rdir / 'test')],
-                            rdir / 'test.out', repo)
-    metrics = latest_test_metrics(rdir / 'test')
-    if metrics is None:
-        raise RuntimeError(f'{run.name}: tools/test.py wrote no metrics under {rdir / "test"}')
+    metrics, test_s = score(cfg, final, 'test', rdir, repo, python)
     times = iteration_times(rdir)
     return dict(name=run.name, method=run.method, ratio=run.ratio, seed=run.seed, budget=budget.name,
                 config=METHODS[run.method].config, commit=git_commit(repo), metrics=metrics,
+                val_metrics=score_val(run, budget, data_root, work_dir, repo, python) if budget.score_val else {},
                 val_curve=val_curve(rdir), sec_per_iter=statistics.median(times) if times else float('nan'),
                 peak_rss_mb=peak_mb, train_wall_s=train_s, test_wall_s=test_s)
+
+
+def score(cfg: Path, checkpoint: Path, split: str, rdir: Path, repo: str,
+          python: str = sys.executable) -> Tuple[Dict[str, float], float]:
+    """tools/test.py of ``checkpoint`` with ``cfg`` (whose test loader reads ``split``); its metrics
+    and wall seconds."""
+    out = rdir / split
+    wall, _ = run_command([python, 'tools/test.py', str(cfg), str(checkpoint), '--work-dir', str(out)],
+                          rdir / f'{split}.out', repo)
+    metrics = latest_test_metrics(out)
+    if metrics is None:
+        raise RuntimeError(f'{rdir.name}: tools/test.py wrote no metrics under {out}')
+    return metrics, wall
+
+
+def score_val(run: Run, budget: Budget, data_root: str, work_dir: Path, repo: str,
+              python: str = sys.executable) -> Dict[str, float]:
+    """The val metrics of a trained row's final checkpoint (also for rows finished before rows
+    were scored on val: ``benchmark_ssod.py`` fills them in from the kept checkpoint)."""
+    rdir = work_dir / run.name
+    final = final_checkpoint(run, budget, work_dir)
+    if not final.is_file():
+        raise FileNotFoundError(f'{run.name}: no final checkpoint {final} to score on val')
+    trunk_ckpt = str(trunk_checkpoint(run, budget, work_dir)) if run.trunk is not None else None
+    cfg = rdir / 'config_val.py'
+    on_split(build_config(run, budget, repo, data_root, trunk_ckpt), 'val', data_root).dump(str(cfg))
+    return score(cfg, final, 'val', rdir, repo, python)[0]
 
 
 def val_curve(work_dir: Path, key: str = 'coco/bbox_mAP') -> List[Tuple[int, float]]:

@@ -68,6 +68,12 @@ METHODS: Dict[str, Method] = {m.key: m for m in [
            model={'plo.class_thrs': 'calibrated'}),
     Method('anomed_dist_align', 'AnoMed + distribution alignment', ANOMED, semi=True, trunk='supervised',
            model={'plo.dist_align': dict(ALIGN, _delete_=True)}),
+    # the hesitant branch repaired two ways, chosen on val (docs/benchmark.md): hesitant boxes only
+    # ignored (no soft losses), or a narrower hesitant band (0.5-0.7: fewer, more precise boxes)
+    Method('anomed_ignore_only', 'AnoMed, hesitant boxes ignored only', ANOMED, semi=True, trunk='supervised',
+           model={'plo.hesitant': dict(cls=False, obj=False, bbox=False)}),
+    Method('anomed_band50', 'AnoMed, hesitant band 0.5-0.7', ANOMED, semi=True, trunk='supervised',
+           model={'plo.scrap_thr': 0.5}),
 ]}
 MAIN_METHODS = ('supervised', 'mean_teacher', 'soft_teacher', 'anomed', 'supervised_full')
 ABLATIONS = tuple(k for k in METHODS if k not in MAIN_METHODS)  # --ablations: same work dir and results
@@ -86,7 +92,8 @@ class Budget:
     methods: Tuple[str, ...] = MAIN_METHODS
     ema_momentum: float = 0.01
     lr_steps: Tuple[float, float] = (0.75, 0.9)  # x0.1 at these fractions of burn_in + semi
-    val_points: int = 3                  # trunk validations (the plateau check reads the last two)
+    val_points: int = 3                  # trunk validations (the plateau check reads the last two); 0: none
+    score_val: bool = True               # score every row's final checkpoint on val too (settings are chosen on it)
 
     @property
     def total(self) -> int:
@@ -104,10 +111,10 @@ BUDGETS: Dict[str, Budget] = {
     # its first step, 14.0 on test
     'default': Budget('default', burn_in=700, semi=200, ratios=(5,), seeds=(0, 1, 2)),
     'quick': Budget('quick', burn_in=80, semi=40, ratios=(10,), seeds=(0,), num_images=400),
-    # `make demo`: the same protocol at demo size; its teacher, like default's, is taken after the
-    # trunk's first LR step (at 285 of 380)
+    # `make demo`: the same protocol at demo size, no val split (it chooses nothing); its teacher,
+    # like default's, is taken after the trunk's first LR step (at 285 of 380)
     'demo': Budget('demo', burn_in=300, semi=80, ratios=(5,), seeds=(0,), methods=('supervised', 'anomed'),
-                   val_points=1),
+                   val_points=0, score_val=False),
 }
 
 
@@ -187,7 +194,11 @@ def _trunk_schedule(cfg: Config, budget: Budget) -> None:
     """The supervised run: warm-up, the LR steps, validation at each third, a kept checkpoint
     at the burn-in iteration (the semi rows' start)."""
     total = budget.total
-    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=total, val_interval=total // budget.val_points)
+    if budget.val_points:
+        cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=total, val_interval=total // budget.val_points)
+    else:
+        cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=total)
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     cfg.param_scheduler = [
         dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=max(1, min(100, budget.burn_in // 4))),
         dict(type='MultiStepLR', begin=0, end=total, by_epoch=False, milestones=budget.milestones(), gamma=0.1)]
@@ -212,6 +223,17 @@ def _semi_schedule(cfg: Config, budget: Budget, trunk_ckpt: str) -> None:
         dict(type='BurnInMeanTeacherHook', momentum=budget.ema_momentum, interval=1, skip_buffer=False),
         dict(type='FreezeBNStatsHook')]  # BN statistics stay the trunk's for every method
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None  # tested on test; val is the trunk's
+
+
+def on_split(cfg: Config, split: str, data_root: str) -> Config:
+    """A copy of ``cfg`` whose test loader and evaluators read ``split`` (``val``: the split every
+    setting is chosen on; tools/test.py then scores a row's final checkpoint on it)."""
+    out = Config(cfg.to_dict())
+    out.test_dataloader.dataset.ann_file = f'annotations/{split}.json'
+    for ev in out.test_evaluator:
+        if 'ann_file' in ev:
+            ev.ann_file = data_root.rstrip('/') + f'/annotations/{split}.json'
+    return out
 
 
 def build_config(run: Run, budget: Budget, repo: str, data_root: str,
