@@ -39,7 +39,8 @@ def test_default_budget_covers_the_issue():
     with_abl = build_plan(replace(budget, methods=budget.methods + ABLATIONS))
     assert with_abl[:len(plan)] == plan
     assert {r.method for r in with_abl[len(plan):]} == {'supervised_fpn', 'anomed_no_sib', 'anomed_no_hesitant',
-                                                        'anomed_calibrated', 'anomed_dist_align'}
+                                                        'anomed_calibrated', 'anomed_dist_align',
+                                                        'anomed_ignore_only', 'anomed_band50'}
     assert {r.seed for r in with_abl[len(plan):]} == {budget.seeds[0]}
     # the first seed's main rows and the 100% row come before any other seed or ablation
     first = [r.method for r in plan[:5]]

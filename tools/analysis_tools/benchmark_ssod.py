@@ -130,11 +130,16 @@ def write_report(doc: Path, budget, rows, data_root: Path, command: str, results
     main = replace(budget, methods=tuple(m for m in budget.methods if m not in ABLATIONS))
     plan = build_plan(budget if any(r['method'] in ABLATIONS for r in rows) else main)
     done, planned = len({r['name'] for r in rows} & {p.name for p in plan}), len(plan)
+    main_names = {p.name for p in build_plan(main)}
+    main_min = sum(r['train_wall_s'] + r['test_wall_s'] for r in rows if r['name'] in main_names) / 60
+    n_main = len({r['name'] for r in rows} & main_names)
     body = [
         f'### Budget `{budget.name}` ({done} of {planned} runs finished)',
         '',
         f'- Command: `{command}`',
         f'- Machine: {machine()}',
+        f'- Time: the {n_main} finished rows of the main plan (of {len(main_names)}) took {main_min:.0f} min of '
+        'training and testing (sum of their wall times; val scoring and data generation not included)',
         f'- Date: {datetime.date.today().isoformat()}; results file `{shown(results)}` (each row with its config, '
         'commit and seed)',
         f'- Data: {budget.num_images} synthetic images at {budget.image_size} px (train instances: ' +
