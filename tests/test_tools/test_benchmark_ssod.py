@@ -45,3 +45,20 @@ def test_report_states_val_time_and_judges_the_step_on_the_side_by_side_record(t
     assert '| 0.80x (15 steps each, round-robin) | yes |' in text
     assert '(commit abc1234)' in text
     assert doc.read_text().count('<!-- benchmark:default:start -->') == 1  # rewritten in place
+
+
+def test_a_narrowed_call_reports_every_finished_row_of_the_budget(tmp_path, monkeypatch):
+    """`--seeds 1` trains seed 1 only, but the report keeps seed 0's rows (the doc block is rewritten)."""
+    _data(tmp_path / 'data')
+    results = tmp_path / 'benchmark_default.jsonl'
+    results.write_text(''.join(json.dumps(r) + '\n' for r in [
+        _row('supervised', 0, 0.20, 1.0), _row('anomed', 0, 0.25, 2.4),
+        _row('supervised', 1, 0.22, 1.0), _row('anomed', 1, 0.27, 2.4)]))
+    doc = tmp_path / 'benchmark.md'
+    monkeypatch.setattr('sys.argv', ['benchmark_ssod.py', '--report-only', '--seeds', '1', '--methods', 'supervised',
+                                     '--results', str(results), '--doc', str(doc), '--data-root',
+                                     str(tmp_path / 'data'), '--work-dir', str(tmp_path / 'work')])
+    tool.main()
+    text = doc.read_text()
+    assert '(4 of 13 runs finished)' in text
+    assert '| 5% | AnoMed | 2 | n/a | 26.0 ± 1.4 |' in text

@@ -204,13 +204,16 @@ def headline(rows, budget) -> str:
 def main() -> None:
     args = parse_args()
     budget = BUDGETS['quick' if args.quick else args.budget]
+    # the report covers every finished row of the budget's plan, whatever this call narrows it to
+    full = replace(budget, methods=budget.methods + ABLATIONS,
+                   ratios=tuple(dict.fromkeys(budget.ratios + tuple(args.ratios or ()))),
+                   seeds=tuple(dict.fromkeys(budget.seeds + tuple(args.seeds or ()))))
     if args.ratios:
         budget = replace(budget, ratios=tuple(args.ratios))
     if args.seeds:
         budget = replace(budget, seeds=tuple(args.seeds))
     if args.ablations:
         budget = replace(budget, methods=budget.methods + ABLATIONS)
-    full = replace(budget, methods=budget.methods + ABLATIONS)  # the report covers every finished row
     if args.methods:
         budget = replace(budget, methods=tuple(args.methods))
     data_root = Path(args.data_root or REPO / 'data' / 'benchmark' / f'synth_cxr_{budget.num_images}').resolve()
