@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
+from mmengine.config import Config
+
 from .plan import METHODS, Budget, Run, build_config, on_split
 
 
@@ -116,9 +118,8 @@ def score_val(run: Run, budget: Budget, data_root: str, work_dir: Path, repo: st
     final = final_checkpoint(run, budget, work_dir)
     if not final.is_file():
         raise FileNotFoundError(f'{run.name}: no final checkpoint {final} to score on val')
-    trunk_ckpt = str(trunk_checkpoint(run, budget, work_dir)) if run.trunk is not None else None
     cfg = rdir / 'config_val.py'
-    on_split(build_config(run, budget, repo, data_root, trunk_ckpt), 'val', data_root).dump(str(cfg))
+    on_split(Config.fromfile(str(rdir / 'config.py')), 'val', data_root).dump(str(cfg))  # the row's own config
     return score(cfg, final, 'val', rdir, repo, python)[0]
 
 

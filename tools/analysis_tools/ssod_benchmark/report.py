@@ -154,7 +154,7 @@ def render_markdown(entries: Sequence[dict], classes: Sequence[str], rare: str) 
         [f'AP {c}' + (' (rarest)' if c == rare else '') for c in classes] + ['s / iter (median)', 'peak RSS (MiB)']
     lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
     for e in entries:
-        cells = [f'{e["ratio"]}%', METHODS[e['method']].label, str(e['n']), _fmt(e.get('val_ap', (float('nan'),) * 2)),
+        cells = [f'{e["ratio"]}%', METHODS[e['method']].label, str(e['n']), _fmt(e['val_ap']),
                  _fmt(e['ap']), _fmt(e['ap50']),
                  _fmt(e['map40']), _fmt(e['cpm'])]
         cells += [_fmt((e['cls'][c], float('nan'))) for c in classes]
