@@ -40,7 +40,7 @@ def test_default_budget_covers_the_issue():
     assert with_abl[:len(plan)] == plan
     assert {r.method for r in with_abl[len(plan):]} == {'supervised_fpn', 'anomed_no_sib', 'anomed_no_hesitant',
                                                         'anomed_calibrated', 'anomed_dist_align',
-                                                        'anomed_ignore_only', 'anomed_band50'}
+                                                        'anomed_ignore_only', 'anomed_band50', 'supervised_2x'}
     assert {r.seed for r in with_abl[len(plan):]} == {budget.seeds[0]}
     # the first seed's main rows and the 100% row come before any other seed or ablation
     first = [r.method for r in plan[:5]]
@@ -95,10 +95,11 @@ def test_row_configs(tmp_path, method):
         assert cfg.val_cfg is None and cfg.val_dataloader is None
         neck = cfg.model.detector.neck
     else:
-        assert cfg.train_cfg.max_iters == budget.total and cfg.get('load_from') is None
-        assert cfg.train_cfg.val_interval == budget.total // 3  # validated at each third: the plateau check
+        total = budget.total * m.iters  # supervised_2x: the same schedule stretched twice as long
+        assert cfg.train_cfg.max_iters == total and cfg.get('load_from') is None
+        assert cfg.train_cfg.val_interval == budget.total // 3  # validated every third of the budget
+        assert cfg.param_scheduler[1].milestones == [m.iters * t for t in budget.milestones()]
         assert cfg.val_evaluator.ann_file == root + 'annotations/val.json'
-        assert cfg.param_scheduler[1].milestones == budget.milestones()
         assert cfg.train_dataloader.batch_size == 4
         # a checkpoint lands exactly at the burn-in iteration and none is deleted
         assert budget.burn_in % cfg.default_hooks.checkpoint.interval == 0

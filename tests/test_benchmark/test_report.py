@@ -79,6 +79,15 @@ def test_regime_checks_labels_bind_and_plateau():
     assert regime_checks(aggregate(rows[:1], CLASSES), rows[:1], 5)[0][1:] == ('+0.5', True)
 
 
+def test_regime_check_twice_the_iterations():
+    rows = [row('supervised', 5, 0, 0.20, val_ap=0.15), row('supervised', 5, 1, 0.20, val_ap=0.20),
+            row('supervised_2x', 5, 0, 0.30, val_ap=0.255)]
+    (two_x,) = regime_checks(aggregate(rows, CLASSES), rows, 5)
+    assert two_x[1:] == ('+10.5 (seed 0)', False)  # paired on seed 0; seed 1 has no 2x row
+    rows[2]['val_metrics']['coco/bbox_mAP'] = 0.155
+    assert regime_checks(aggregate(rows, CLASSES), rows, 5)[0][1:] == ('+0.5 (seed 0)', True)
+
+
 def test_markdown_and_plot(tmp_path):
     rows = [row(m, r, 0, 0.1 * r / 10, val_ap=0.25 if m == 'anomed' else None)
             for m in ('supervised', 'anomed') for r in (5, 10)]

@@ -63,7 +63,8 @@ def trunk_checkpoint(run: Run, budget: Budget, work_dir: Path) -> Path:
 
 
 def final_checkpoint(run: Run, budget: Budget, work_dir: Path) -> Path:
-    iters = budget.semi if METHODS[run.method].trunk else budget.total
+    m = METHODS[run.method]
+    iters = budget.semi if m.trunk else budget.scaled(m.iters).total
     return work_dir / run.name / f'iter_{iters}.pth'
 
 

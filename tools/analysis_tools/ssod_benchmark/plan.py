@@ -15,12 +15,13 @@ Protocol v2 (docs/benchmark.md):
   population's share of images with findings and of boxes (``split_semi``);
 * the 100 % row trains the same detector on every training label for ``burn_in + semi``;
 * ablations (first seed): AnoMed on the FPN detector from an FPN trunk, without the hesitant
-  branch, with calibrated thresholds, with distribution alignment.
+  branch, with calibrated thresholds, with distribution alignment; the supervised trunk on the
+  same schedule stretched twice as long (``supervised_2x``: does more training alone gain?).
 
 Row configs are the repo configs loaded with mmengine's ``Config`` and changed in place.
 """
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Tuple
 
 from mmengine.config import Config
@@ -48,6 +49,7 @@ class Method:
     model: Dict = field(default_factory=dict)  # ``merge_from_dict`` options under ``model.``
     sib_fa: bool = True                  # the detector's neck is SIB + FA (semi rows: set here)
     baseline: bool = False               # compared against AnoMed in the targets
+    iters: int = 1                       # trunks: the budget's schedule (iterations, LR steps, validations) times this
 
 
 METHODS: Dict[str, Method] = {m.key: m for m in [
@@ -60,6 +62,8 @@ METHODS: Dict[str, Method] = {m.key: m for m in [
     Method('supervised_full', 'Supervised, 100% labels', SUP_SIBFA, semi=False),
     # ablations, first seed
     Method('supervised_fpn', 'Supervised (FPN)', SUP_FPN, semi=False, sib_fa=False),
+    # the plateau check that matters: does the supervised row gain from twice the iterations?
+    Method('supervised_2x', 'Supervised, 2x iterations', SUP_SIBFA, semi=False, iters=2),
     Method('anomed_no_sib', 'AnoMed w/o SIB + FA (FPN)', ANOMED_FPN, semi=True, trunk='supervised_fpn',
            sib_fa=False),
     Method('anomed_no_hesitant', 'AnoMed w/o hesitant branch', ANOMED, semi=True, trunk='supervised',
@@ -98,6 +102,10 @@ class Budget:
     @property
     def total(self) -> int:
         return self.burn_in + self.semi
+
+    def scaled(self, k: int) -> 'Budget':
+        """The same schedule stretched ``k`` times (iterations, LR steps, validations)."""
+        return replace(self, burn_in=self.burn_in * k, semi=self.semi * k, val_points=self.val_points * k)
 
     def milestones(self) -> List[int]:
         return [int(self.total * f) for f in self.lr_steps]
@@ -247,7 +255,7 @@ def build_config(run: Run, budget: Budget, repo: str, data_root: str,
     cfg.default_hooks.logger = dict(type='LoggerHook', interval=10, log_metric_by_epoch=False)
     _data(cfg, run, data_root)
     if m.trunk is None:
-        _trunk_schedule(cfg, budget)
+        _trunk_schedule(cfg, budget.scaled(m.iters))
     else:
         if trunk_ckpt is None:
             raise ValueError(f'{run.name} needs the checkpoint of its trunk {run.trunk.name}')
