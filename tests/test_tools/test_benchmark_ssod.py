@@ -45,6 +45,10 @@ def test_report_states_val_time_and_judges_the_step_on_the_side_by_side_record(t
     assert '| 0.80x (15 steps each, round-robin) | yes |' in text
     assert '(commit abc1234)' in text
     assert doc.read_text().count('<!-- benchmark:default:start -->') == 1  # rewritten in place
+    assert 'validated 3 times;' in text and '--checkpoint-dir work_dirs/benchmark/default`' in text
+    # the demo's trunk does not validate; the step command names the work dir the rows are in
+    text = tool.write_report(doc, tool.BUDGETS['demo'], rows, tmp_path / 'data', 'cmd', results, tmp_path / 'wd')
+    assert 'not validated;' in text and f'--checkpoint-dir {tmp_path / "wd"}`' in text
 
 
 def test_a_narrowed_call_reports_every_finished_row_of_the_budget(tmp_path, monkeypatch):

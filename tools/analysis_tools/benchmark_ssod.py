@@ -24,6 +24,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Optional
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -116,7 +117,8 @@ def shown(path: Path) -> str:
         return str(path)
 
 
-def write_report(doc: Path, budget, rows, data_root: Path, command: str, results: Path) -> str:
+def write_report(doc: Path, budget, rows, data_root: Path, command: str, results: Path,
+                 work_dir: Optional[Path] = None) -> str:
     classes, rare, counts = class_names_and_rarest(data_root)
     entries = aggregate(rows, classes)
     png = doc.parent / f'benchmark_{budget.name}.png'
@@ -145,7 +147,9 @@ def write_report(doc: Path, budget, rows, data_root: Path, command: str, results
         f'- Data: {budget.num_images} synthetic images at {budget.image_size} px (train instances: ' +
         ', '.join(f'{c} {n}' for c, n in counts.items()) + '), trained and tested at 320 px; test split.',
         f'- Protocol v2 (tools/analysis_tools/ssod_benchmark/plan.py): supervised trunk {budget.burn_in} + '
-        f'{budget.semi} iterations, 4 labelled images each, validated at each third; semi-supervised rows '
+        f'{budget.semi} iterations, 4 labelled images each, ' +
+        (f'validated {budget.val_points} times; ' if budget.val_points else 'not validated; ') +
+        'semi-supervised rows '
         f'start from it at {budget.burn_in} with its weights and optimizer state and train {budget.semi} '
         f'iterations of 4 labelled (same pipeline) + 4 unlabelled images on its learning-rate curve (AdamW '
         f'1e-3, x0.1 at {budget.milestones()}), EMA momentum {budget.ema_momentum}, BN statistics frozen; '
@@ -155,7 +159,7 @@ def write_report(doc: Path, budget, rows, data_root: Path, command: str, results
         '- AP in points (0-100), mean ± sample standard deviation over seeds; per-class AP is AP50:95. '
         'val: the final checkpoint on the val split (settings are chosen on it); every other column is test.',
         '- Step time: `python tools/analysis_tools/benchmark_train_step.py --repeats 15 --checkpoint-dir '
-        f'work_dirs/benchmark/{budget.name}` (methods side by side in one process, on the first trunk) writes '
+        f'{shown(work_dir or REPO / "work_dirs" / "benchmark" / budget.name)}` (methods side by side in one process, on the first trunk) writes '
         f'`{shown(step_file)}`' + (f' (commit {step_time["commit"]})' if step_time else ' (not run yet)') + '.',
         '',
         render_markdown(entries, classes, rare),
@@ -255,7 +259,7 @@ def main() -> None:
     rows = report_rows(load_results(results).values(), full)
     if not rows:
         sys.exit(f'no finished rows in {results}')
-    print(write_report(Path(args.doc), full, rows, data_root, command, results))
+    print(write_report(Path(args.doc), full, rows, data_root, command, results, work_dir))
     print(headline(rows, budget))
 
 
