@@ -40,7 +40,8 @@ def test_default_budget_covers_the_issue():
     assert with_abl[:len(plan)] == plan
     assert {r.method for r in with_abl[len(plan):]} == {'supervised_fpn', 'anomed_no_sib', 'anomed_no_hesitant',
                                                         'anomed_calibrated', 'anomed_dist_align',
-                                                        'anomed_ignore_only', 'anomed_band50', 'supervised_2x'}
+                                                        'anomed_ignore_only', 'anomed_band50', 'supervised_2x',
+                                                        'ema_only'}
     assert {r.seed for r in with_abl[len(plan):]} == {budget.seeds[0]}
     # the first seed's main rows and the 100% row come before any other seed or ablation
     first = [r.method for r in plan[:5]]
@@ -114,6 +115,8 @@ def test_row_configs(tmp_path, method):
         assert cfg.model.plo.class_thrs == 'calibrated'
     if method == 'anomed_dist_align':
         assert cfg.model.plo.dist_align.type == 'scores' and cfg.model.plo.dist_align.max_ratio == 2.0
+    if method == 'ema_only':  # MeanTeacher's run, the unlabelled loss off, the teacher tested
+        assert cfg.model.semi_train_cfg.unsup_weight == 0.0 and cfg.model.semi_test_cfg.predict_on == 'teacher'
     if method.startswith('anomed'):
         assert cfg.model.semi_train_cfg.sup_weight == 1.0  # merged, not replaced
 

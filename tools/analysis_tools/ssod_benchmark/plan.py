@@ -16,7 +16,8 @@ Protocol v2 (docs/benchmark.md):
 * the 100 % row trains the same detector on every training label for ``burn_in + semi``;
 * ablations (first seed): AnoMed on the FPN detector from an FPN trunk, without the hesitant
   branch, with calibrated thresholds, with distribution alignment; the supervised trunk on the
-  same schedule stretched twice as long (``supervised_2x``: does more training alone gain?).
+  same schedule stretched twice as long (``supervised_2x``: does more training alone gain?);
+  MeanTeacher with its unlabelled loss weighted 0 (``ema_only``: does the EMA teacher alone gain?).
 
 Row configs are the repo configs loaded with mmengine's ``Config`` and changed in place.
 """
@@ -66,6 +67,10 @@ METHODS: Dict[str, Method] = {m.key: m for m in [
     Method('supervised_2x', 'Supervised, 2x iterations', SUP_SIBFA, semi=False, iters=2),
     Method('anomed_no_sib', 'AnoMed w/o SIB + FA (FPN)', ANOMED_FPN, semi=True, trunk='supervised_fpn',
            sib_fa=False),
+    # the control for what the unlabelled images buy: MeanTeacher's run (same batches, the EMA
+    # teacher tested) with its unlabelled loss weighted 0
+    Method('ema_only', 'EMA teacher only (MeanTeacher, unsup weight 0)', MEAN_TEACHER, semi=True,
+           trunk='supervised', model={'semi_train_cfg.unsup_weight': 0.0}),
     Method('anomed_no_hesitant', 'AnoMed w/o hesitant branch', ANOMED, semi=True, trunk='supervised',
            model={'plo.hesitant': False}),
     Method('anomed_calibrated', 'AnoMed + calibrated thresholds', ANOMED, semi=True, trunk='supervised',
