@@ -8,9 +8,11 @@ custom_imports = dict(imports=['anomed_mmdet'], allow_failed_imports=False)
 # step SkipNonFiniteOptimWrapper (configs/_base_/schedules/schedule_iter.py) skipped because
 # of a NaN / Inf, the EMA teacher is not updated either. ExactResumeHook: the RNG states travel
 # in each checkpoint, so a resumed run equals an unbroken one with a fixed seed and
-# deterministic=True. See docs/reliability.md.
+# deterministic=True. MainProcessLoggerHook: mmengine's LoggerHook, but the test metrics JSON is
+# written by rank 0 alone (mmengine's ranks race on that file under dist_test.sh). See
+# docs/reliability.md.
 default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=20),
+    logger=dict(type='MainProcessLoggerHook', interval=20),
     checkpoint=dict(type='AtomicCheckpointHook', by_epoch=False, interval=1000, max_keep_ckpts=2),
     nonfinite=dict(type='NonFiniteGuardHook'),
     exact_resume=dict(type='ExactResumeHook'),

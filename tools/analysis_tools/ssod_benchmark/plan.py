@@ -257,7 +257,7 @@ def build_config(run: Run, budget: Budget, repo: str, data_root: str,
     cfg.randomness = dict(seed=run.seed)
     cfg.log_processor.update(window_size=10)
     # val metrics logged at the iteration (the plateau check reads them), not at epoch 0
-    cfg.default_hooks.logger = dict(type='LoggerHook', interval=10, log_metric_by_epoch=False)
+    cfg.default_hooks.logger = dict(type='MainProcessLoggerHook', interval=10, log_metric_by_epoch=False)
     _data(cfg, run, data_root)
     if m.trunk is None:
         _trunk_schedule(cfg, budget.scaled(m.iters))
