@@ -6,8 +6,8 @@ import sys
 import pytest
 
 from tools.analysis_tools.ssod_benchmark import Budget, Run
-from tools.analysis_tools.ssod_benchmark.execute import (append_result, execute, iteration_times, load_results,
-                                            run_command)
+from tools.analysis_tools.ssod_benchmark.execute import (append_result, execute, git_commit, iteration_times,
+                                                         load_results, run_command)
 from tests.conftest import REPO
 
 
@@ -18,6 +18,12 @@ def test_run_command_measures_memory_and_reports_failures(tmp_path):
     assert 'ok' in (tmp_path / 'a.log').read_text()
     with pytest.raises(RuntimeError, match=r'(?s)exit 3.*\nboom'):
         run_command([sys.executable, '-c', 'import sys; print("boom"); sys.exit(3)'], tmp_path / 'b.log', str(tmp_path))
+
+
+def test_git_commit_without_git(tmp_path, monkeypatch):
+    assert git_commit(str(REPO)) not in ('', 'unknown')
+    monkeypatch.setenv('PATH', str(tmp_path))  # no git on the machine (a bare GPU box): recorded, not raised
+    assert git_commit(str(REPO)) == 'unknown'
 
 
 def test_results_file_round_trip(tmp_path):

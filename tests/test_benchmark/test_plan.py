@@ -156,3 +156,38 @@ def test_demo_skips_val():
     demo = build_config(Run('supervised', 5, 0), BUDGETS['demo'], str(REPO), '/data/x/')
     assert demo.val_cfg is None and demo.val_dataloader is None and 'val_interval' not in demo.train_cfg
     assert not BUDGETS['demo'].score_val and BUDGETS['default'].score_val
+
+
+def _resize_scales(node) -> list:
+    """Every ``Resize`` scale under ``node`` (a config's loaders)."""
+    if isinstance(node, dict):
+        own = [tuple(node['scale'])] if node.get('type') == 'Resize' and 'scale' in node else []
+        return own + [s for v in node.values() for s in _resize_scales(v)]
+    if isinstance(node, (list, tuple)):
+        return [s for v in node for s in _resize_scales(v)]
+    return []
+
+
+@pytest.mark.parametrize('method', ['supervised', 'anomed', 'soft_teacher'])
+@pytest.mark.parametrize('name', ['default', 'gpu'])
+def test_rows_train_and_test_at_the_budgets_input_size(tmp_path, method, name):
+    budget = BUDGETS[name]
+    run = Run(method, 5, 0)
+    trunk = str(tmp_path / 'trunk.pth') if run.trunk else None
+    path = tmp_path / 'cfg.py'
+    build_config(run, budget, str(REPO), str(tmp_path / 'data'), trunk).dump(str(path))
+    cfg = Config.fromfile(str(path))
+    loaders = [cfg.train_dataloader, cfg.test_dataloader] + ([cfg.val_dataloader] if cfg.val_dataloader else [])
+    scales = _resize_scales([ld.dataset for ld in loaders])
+    # the supervised pipeline, the teacher's and student's views of the unlabelled images, test
+    assert len(scales) >= (4 if METHODS[method].semi else 2)
+    assert set(scales) == {(budget.input_size, budget.input_size)}
+    assert {ld.num_workers for ld in loaders} == {budget.workers}
+
+
+def test_gpu_budget_is_the_larger_version():
+    gpu, default = BUDGETS['gpu'], BUDGETS['default']
+    assert gpu.input_size == 512 > default.input_size and gpu.total > default.total
+    # its semi rows too start from a trunk past its first LR step
+    assert gpu.milestones()[0] <= gpu.burn_in < gpu.milestones()[1]
+    assert {r.method for r in build_plan(gpu)} == set(gpu.methods)

@@ -40,12 +40,14 @@ TOOLS = {
     'tools/misc/export_review.py': ['--branch', '--cfg-options', '--device', '--images', '--img-dir', '--labelled',
                                     '--max-images', '--no-overlay', '--out-dir', '--plo-config', '--with-confident'],
     'tools/misc/merge_review.py': ['--candidates', '--labelled', '--out-dir', '--unlabelled'],
+    'tools/misc/build_mmcv_ops_min.py': [],
 }
 
 # The SSOD benchmark's tools (orchestration in tools/analysis_tools/ssod_benchmark/)
 TOOLS.update({
     'tools/analysis_tools/plo_ablation.py': ['--report', '--rows', '--seeds', '--trunk-seed', '--work-dir'],
-    'tools/analysis_tools/benchmark_ssod.py': ['--ablations', '--budget', '--data-root', '--doc', '--dry-run',
+    'tools/analysis_tools/benchmark_ssod.py': ['--ablations', '--budget', '--data-only', '--data-root', '--doc',
+                                               '--dry-run',
                                                '--methods', '--quick', '--ratios', '--report-only', '--results',
                                                '--seeds', '--work-dir'],
     'tools/analysis_tools/benchmark_train_step.py': ['--budget', '--checkpoint-dir', '--data-root', '--methods',
@@ -97,3 +99,13 @@ def test_launch_scripts_are_valid_bash_calling_our_tools(script):
     assert subprocess.run(['bash', '-n', str(path)]).returncode == 0
     text = path.read_text()
     assert ('train.py' in text) or ('test.py' in text)
+
+
+def test_gpu_run_script_is_valid_bash_running_the_gpu_budget():
+    path = REPO / 'tools' / 'analysis_tools' / 'ssod_benchmark' / 'gpu_run.sh'
+    assert subprocess.run(['bash', '-n', str(path)]).returncode == 0
+    text = path.read_text()
+    assert 'benchmark_ssod.py --budget gpu' in text and '--data-only' in text and '--report-only' in text
+    bare = path.parent / 'gpu_bare_machine.sh'
+    assert subprocess.run(['bash', '-n', str(bare)]).returncode == 0
+    assert 'build_mmcv_ops_min.py' in bare.read_text() and 'gpu_run.sh' in bare.read_text()

@@ -55,6 +55,8 @@ def parse_args() -> argparse.Namespace:
                    'docs/results/benchmark_<budget>.jsonl')
     p.add_argument('--report-only', action='store_true', help='write the report from finished rows')
     p.add_argument('--dry-run', action='store_true', help='print the plan and exit')
+    p.add_argument('--data-only', action='store_true', help='generate the data and labelled folds, then exit '
+                   '(before rows run side by side: gpu_run.sh)')
     return p.parse_args()
 
 
@@ -62,7 +64,7 @@ def prepare_data(budget, data_root: Path) -> None:
     """Generate the images once, and each seed's labelled fold per ratio (seed s: fold s + 1)."""
     py = sys.executable
     subprocess.run([py, 'tools/misc/gen_synth_cxr.py', str(data_root), '--num-images', str(budget.num_images),
-                    '--size', str(budget.image_size), '--workers', '2', '--skip-existing'], check=True, cwd=REPO)
+                    '--size', str(budget.image_size), '--workers', str(min(8, os.cpu_count() or 1)), '--skip-existing'], check=True, cwd=REPO)
     for ratio in budget.ratios:
         for seed in budget.seeds:
             lab, unlab = (data_root / f for f in split_files(ratio, seed))
@@ -145,7 +147,7 @@ def write_report(doc: Path, budget, rows, data_root: Path, command: str, results
         f'- Date: {datetime.date.today().isoformat()}; results file `{shown(results)}` (each row with its config, '
         'commit and seed)',
         f'- Data: {budget.num_images} synthetic images at {budget.image_size} px (train instances: ' +
-        ', '.join(f'{c} {n}' for c, n in counts.items()) + '), trained and tested at 320 px; test split.',
+        ', '.join(f'{c} {n}' for c, n in counts.items()) + f'), trained and tested at {budget.input_size} px; test split.',
         f'- Protocol v2 (tools/analysis_tools/ssod_benchmark/plan.py): supervised trunk {budget.burn_in} + '
         f'{budget.semi} iterations, 4 labelled images each, ' +
         (f'validated {budget.val_points} times; ' if budget.val_points else 'not validated; ') +
@@ -235,6 +237,8 @@ def main() -> None:
     work_dir.mkdir(parents=True, exist_ok=True)
     if not args.report_only:
         prepare_data(budget, data_root)
+        if args.data_only:
+            return
         done = load_results(results)
         t0 = time.time()
         for i, run in enumerate(plan):

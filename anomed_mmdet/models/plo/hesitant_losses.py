@@ -127,7 +127,7 @@ class TwoStageHesitantLoss(HesitantLoss):
             target = head.bbox_coder.encode(torch.cat(jittered), torch.cat([h.bboxes for h in hesitant]))
             pred = res['bbox_pred']
             if not head.reg_class_agnostic:
-                pred = pred.view(len(labels), -1, 4)[torch.arange(len(labels)), labels]
+                pred = pred.view(len(labels), -1, 4)[torch.arange(len(labels), device=pred.device), labels]
             losses['loss_bbox'] = (F.l1_loss(pred, target, reduction='none').sum(1) * scores.detach()).sum() / n_rcnn
         if self.obj:
             losses['loss_obj'] = self._objectness(student, feats, hesitant, head_outs, zero)

@@ -140,7 +140,10 @@ def val_curve(work_dir: Path, key: str = 'coco/bbox_mAP') -> List[Tuple[int, flo
 def git_commit(repo: str) -> str:
     """The repository's short commit, ``-dirty`` when tracked files changed."""
     def git(*args: str) -> str:
-        out = subprocess.run(['git', *args], cwd=repo, capture_output=True, text=True)
+        try:
+            out = subprocess.run(['git', *args], cwd=repo, capture_output=True, text=True)
+        except OSError:  # no git on the machine (or no repository): the row is still recorded
+            return ''
         return out.stdout.strip() if out.returncode == 0 else ''
     head = git('rev-parse', '--short', 'HEAD') or 'unknown'
     return head + ('-dirty' if git('status', '--porcelain', '--untracked-files=no') else '')

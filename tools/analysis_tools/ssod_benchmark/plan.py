@@ -97,7 +97,9 @@ class Budget:
     ratios: Tuple[int, ...]
     seeds: Tuple[int, ...]
     num_images: int = 1000
-    image_size: int = 512                # generated size; the CPU configs train at 320 px
+    image_size: int = 512                # generated size
+    input_size: int = 320                # trained and tested at this size (the CPU configs' 320 px)
+    workers: int = 1                     # data loader workers per loader (the CPU configs' 1)
     methods: Tuple[str, ...] = MAIN_METHODS
     ema_momentum: float = 0.01
     lr_steps: Tuple[float, float] = (0.75, 0.9)  # x0.1 at these fractions of burn_in + semi
@@ -128,6 +130,9 @@ BUDGETS: Dict[str, Budget] = {
     # like default's, is taken after the trunk's first LR step (at 285 of 380)
     'demo': Budget('demo', burn_in=300, semi=80, ratios=(5,), seeds=(0,), methods=('supervised', 'anomed'),
                    val_points=0, score_val=False),
+    # item 8 of the benchmark issue: a larger version for one GPU (512 px, 1.5x the iterations, the
+    # main rows of the first seed); tools/analysis_tools/ssod_benchmark/gpu_run.sh runs it
+    'gpu': Budget('gpu', burn_in=1050, semi=300, ratios=(5,), seeds=(0,), input_size=512, workers=4),
 }
 
 
@@ -203,6 +208,25 @@ def _data(cfg: Config, run: Run, data_root: str) -> None:
     cfg.test_evaluator[0].ann_file = root + 'annotations/test.json'
 
 
+def _loaders(cfg: Config, budget: Budget) -> None:
+    """Every ``Resize`` of the row's pipelines at the budget's input size; its loader workers."""
+    def visit(node) -> None:
+        if isinstance(node, dict):
+            if node.get('type') == 'Resize' and 'scale' in node:
+                node['scale'] = (budget.input_size, budget.input_size)
+            for v in node.values():
+                visit(v)
+        elif isinstance(node, (list, tuple)):
+            for v in node:
+                visit(v)
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(name)
+        if loader:
+            visit(loader.dataset)
+            loader.num_workers = budget.workers
+            loader.persistent_workers = budget.workers > 0
+
+
 def _trunk_schedule(cfg: Config, budget: Budget) -> None:
     """The supervised run: warm-up, the LR steps, validation at each third, a kept checkpoint
     at the burn-in iteration (the semi rows' start)."""
@@ -259,6 +283,7 @@ def build_config(run: Run, budget: Budget, repo: str, data_root: str,
     # val metrics logged at the iteration (the plateau check reads them), not at epoch 0
     cfg.default_hooks.logger = dict(type='MainProcessLoggerHook', interval=10, log_metric_by_epoch=False)
     _data(cfg, run, data_root)
+    _loaders(cfg, budget)
     if m.trunk is None:
         _trunk_schedule(cfg, budget.scaled(m.iters))
     else:
