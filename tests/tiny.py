@@ -1,5 +1,6 @@
 """Configs of the project shrunk to the ``tiny_synth`` data: 96 px, batch 2-3, no loader workers."""
 import logging
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import List, Optional
@@ -46,6 +47,9 @@ def _runtime(cfg: Config, work_dir: Path, max_iters: int, ckpt_interval: int, se
     cfg.default_hooks.visualization = dict(type='DetVisualizationHook')
     cfg.visualizer.vis_backends = [dict(type='LocalVisBackend')]
     cfg.work_dir = str(work_dir)
+    # mmengine names a run's MessageHub and Visualizer by config file + start second: two runs of
+    # one config started within a second would share them (one run's losses read in the other's)
+    cfg.experiment_name = f'{Path(work_dir).name}_{uuid.uuid4().hex[:8]}'
     if seed is not None:
         cfg.randomness = dict(seed=seed, deterministic=True)
 
