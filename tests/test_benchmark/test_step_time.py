@@ -40,3 +40,14 @@ def test_time_steps_splits_each_step_into_phases(tiny_synth):
         # every step's phases add up to its total (medians of sums are not sums of medians: loose)
         assert sum(r[p] for p in PHASES) == pytest.approx(r['total'], rel=0.5)
     assert res['soft_teacher']['hesitant'] == 0.0  # only AnoMed has a hesitant branch
+
+
+@pytest.mark.skipif(not __import__('torch').cuda.is_available(), reason='needs a GPU')
+def test_time_steps_on_the_gpu(tiny_synth):
+    """The three semi-supervised methods' full training steps on CUDA (run where a GPU is lent)."""
+    root, _, _ = tiny_synth
+    _bench_split(root)
+    res = time_steps(['anomed', 'soft_teacher', 'mean_teacher'], BUDGET, str(REPO), str(root), {}, repeats=2,
+                     warmup=1, num_batches=1, ratio=50, device='cuda')
+    assert set(res) == {'anomed', 'soft_teacher', 'mean_teacher'}
+    assert all(r['total'] > 0 for r in res.values())

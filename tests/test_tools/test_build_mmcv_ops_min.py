@@ -13,7 +13,7 @@ def _fake_mmcv(root):
     csrc = root / 'mmcv' / 'ops' / 'csrc' / 'pytorch'
     (csrc / 'cpu').mkdir(parents=True)
     (csrc / 'cuda').mkdir()
-    for op in ('nms', 'roi_align', 'deform_conv'):
+    for op in ('nms', 'roi_align', 'focal_loss', 'deform_conv'):
         (csrc / f'{op}.cpp').write_text(f'// {op} dispatch\n')
         (csrc / 'cpu' / f'{op}.cpp').write_text(f'// {op} cpu\n')
         (csrc / 'cuda' / f'{op}_cuda.cu').write_text(f'// {op} kernel\n')
@@ -25,20 +25,24 @@ def _fake_mmcv(root):
         'REGISTER_DEVICE_IMPL(nms_impl, CUDA, nms_cuda);',
         'void ROIAlignForwardCUDAKernelLauncher(Tensor input);',
         'REGISTER_DEVICE_IMPL(roi_align_backward_impl, CUDA, roi_align_backward_cuda);',
+        'void SigmoidFocalLossForwardCUDAKernelLauncher(Tensor input);',
+        'void softmax_focal_loss_backward_cuda(Tensor input,', '    Tensor buff) {}',
+        'REGISTER_DEVICE_IMPL(softmax_focal_loss_backward_impl, CUDA,', '                     softmax_focal_loss_backward_cuda);',
         'void BorderAlignLauncher();', '']))
 
 
-def test_only_nms_and_roi_align_kernels_are_compiled(tmp_path):
+def test_only_the_detectors_kernels_are_compiled(tmp_path):
     _fake_mmcv(tmp_path / 'src')
     files = tool['sources'](str(tmp_path / 'src'), str(tmp_path / 'build'))
     names = [f.rsplit('/', 1)[1] for f in files]
     # every CPU op, under names that do not collide with their dispatch files
-    assert sorted(n for n in names if n.startswith('cpu_')) == ['cpu_deform_conv.cpp', 'cpu_nms.cpp', 'cpu_roi_align.cpp']
+    assert sorted(n for n in names if n.startswith('cpu_')) == ['cpu_deform_conv.cpp', 'cpu_focal_loss.cpp', 'cpu_nms.cpp',
+                                                                'cpu_roi_align.cpp']
     assert len(set(names)) == len(names)
-    assert [n for n in names if n.endswith('.cu')] == ['nms_cuda.cu', 'roi_align_cuda.cu']
+    assert [n for n in names if n.endswith('.cu')] == ['nms_cuda.cu', 'roi_align_cuda.cu', 'focal_loss_cuda.cu']
     bind = (tmp_path / 'build' / 'cudabind_min.cpp').read_text()
     assert 'nms_impl, CUDA' in bind and 'roi_align_backward_impl, CUDA' in bind
-    assert 'ROIAlignForwardCUDAKernelLauncher' in bind
+    assert 'ROIAlignForwardCUDAKernelLauncher' in bind and 'softmax_focal_loss_backward_impl, CUDA' in bind
     assert 'deform_conv' not in bind and 'BorderAlign' not in bind
 
 

@@ -50,7 +50,8 @@ TOOLS.update({
                                                '--dry-run',
                                                '--methods', '--quick', '--ratios', '--report-only', '--results',
                                                '--seeds', '--work-dir'],
-    'tools/analysis_tools/benchmark_train_step.py': ['--budget', '--checkpoint-dir', '--data-root', '--methods',
+    'tools/analysis_tools/benchmark_train_step.py': ['--budget', '--checkpoint-dir', '--data-root', '--device',
+                                                     '--methods',
                                                      '--out', '--ratio', '--repeats', '--seed', '--warmup'],
 })
 

@@ -36,6 +36,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--repeats', type=int, default=10, help='timed steps per method')
     p.add_argument('--warmup', type=int, default=2, help='untimed steps per method first')
+    p.add_argument('--device', help='where the steps run (default: cuda when a GPU is visible, else cpu)')
     p.add_argument('--out', help='also write the medians as JSON (default docs/results/step_time_<budget>.json '
                    'when --checkpoint-dir is given: the report judges the step target on it; "" for none)')
     return p.parse_args()
@@ -55,12 +56,14 @@ def main() -> None:
             if not ckpt.is_file():
                 sys.exit(f'missing trunk checkpoint {ckpt}')
             checkpoints[METHODS[m].trunk] = str(ckpt)
+    import torch
+    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
     res = time_steps(args.methods, budget, str(REPO), data_root, checkpoints, repeats=args.repeats,
-                     warmup=args.warmup, ratio=args.ratio, seed=args.seed)
+                     warmup=args.warmup, ratio=args.ratio, seed=args.seed, device=device)
     ref = res.get('soft_teacher', {}).get('total')
     cols = list(PHASES) + ['total']
     print(f'median seconds per training step, {args.repeats} steps per method after {args.warmup} '
-          f'warm-up, round-robin, {args.ratio}% labels, seed {args.seed}')
+          f'warm-up, round-robin, {args.ratio}% labels, seed {args.seed}, on {device}')
     print('| method | ' + ' | '.join(cols) + ' | x SoftTeacher |')
     print('|---' * (len(cols) + 2) + '|')
     for m, r in res.items():
@@ -69,7 +72,7 @@ def main() -> None:
     out = args.out if args.out is not None else (
         str(REPO / 'docs' / 'results' / f'step_time_{budget.name}.json') if args.checkpoint_dir else '')
     if out:
-        rec = dict(budget=budget.name, ratio=args.ratio, seed=args.seed, repeats=args.repeats, warmup=args.warmup,
+        rec = dict(budget=budget.name, ratio=args.ratio, seed=args.seed, repeats=args.repeats, warmup=args.warmup, device=device,
                    trunk_checkpoints=bool(checkpoints), commit=git_commit(str(REPO)), median_s=res)
         Path(out).write_text(json.dumps(rec, indent=1) + '\n')
         print(f'written {out}')

@@ -1,9 +1,10 @@
-"""Build mmcv 2.1.0's compiled ops (``mmcv._ext``) with CUDA kernels for ``nms`` and ``roi_align``
-only, every CPU op kept: what the Faster R-CNN detectors of this project (supervised, MeanTeacher,
-SoftTeacher, AnoMed) call on a GPU. For a GPU machine whose torch has no mmcv wheel and where the
+"""Build mmcv 2.1.0's compiled ops (``mmcv._ext``) with CUDA kernels for ``nms``, ``roi_align`` and
+``sigmoid_focal_loss`` only, every CPU op kept: what this project's detectors call on a GPU (Faster
+R-CNN: nms, RoIAlign; RetinaNet: mmdet's FocalLoss takes mmcv's kernel for CUDA tensors). For a GPU machine whose torch has no mmcv wheel and where the
 full CUDA build (136 files, 58 of them CUDA kernels) does not fit the time: 80 files in 95 s on 16
-cores (H200 machine, torch 2.11 + CUDA 13; docs/benchmark.md, "On a GPU"). Any other mmcv op on a
-CUDA tensor raises.
+cores (H200 machine, torch 2.11 + CUDA 13; docs/benchmark.md, "On a GPU"), with nms and roi_align;
+the focal-loss kernel was added after that run (RetinaNet's AnoMed failed there without it) and
+has not been built on a GPU yet. Any other mmcv op on a CUDA tensor raises.
 
     tar xzf mmcv-2.1.0.tar.gz          # PyPI's source archive
     MAX_JOBS=16 TORCH_CUDA_ARCH_LIST=9.0 python tools/misc/build_mmcv_ops_min.py mmcv-2.1.0 /tmp/mmcv_build
@@ -22,8 +23,9 @@ KEEP = [  # (first line, last line) of each kept section of pytorch/cuda/cudabin
     ('Tensor NMSCUDAKernelLauncher(', 'REGISTER_DEVICE_IMPL(nms_impl, CUDA, nms_cuda);'),
     ('void ROIAlignForwardCUDAKernelLauncher(',
      'REGISTER_DEVICE_IMPL(roi_align_backward_impl, CUDA, roi_align_backward_cuda);'),
+    ('void SigmoidFocalLossForwardCUDAKernelLauncher(', 'softmax_focal_loss_backward_cuda);'),
 ]
-KERNELS = ['pytorch/cuda/nms_cuda.cu', 'pytorch/cuda/roi_align_cuda.cu']
+KERNELS = ['pytorch/cuda/nms_cuda.cu', 'pytorch/cuda/roi_align_cuda.cu', 'pytorch/cuda/focal_loss_cuda.cu']
 
 
 def sources(src: str, build: str) -> list:

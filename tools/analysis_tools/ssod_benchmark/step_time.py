@@ -7,7 +7,7 @@ result is the median of each method's steps after a warm-up. Data loading and th
 outside the timed step (they cost every method the same). The step is split into the phases of
 mmdet's ``SemiBaseDetector.loss``: the teacher's pseudo labels, the supervised loss, the
 unsupervised loss (AnoMed's hesitant losses also on their own) and the rest (backward and the
-optimizer step).
+optimizer step). On a GPU every timer waits for the device's queued work first.
 """
 import copy
 import statistics
@@ -42,11 +42,13 @@ def semi_config(method: str, budget: Budget, repo: str, data_root: str, trunk_ck
 class StepTimer:
     """A detector, its optimizer and per-phase timers around its ``train_step``."""
 
-    def __init__(self, cfg: Config, checkpoint: Optional[str]) -> None:
+    def __init__(self, cfg: Config, checkpoint: Optional[str], device: str = 'cpu') -> None:
         from mmdet.registry import MODELS
         self.model = MODELS.build(cfg.model)
         if checkpoint:
             load_checkpoint(self.model, checkpoint, map_location='cpu', logger='silent')
+        self.device = torch.device(device)
+        self.model.to(self.device)  # its data preprocessor moves each batch there
         self.model.train()
         self.optim_wrapper = build_optim_wrapper(self.model, cfg.optim_wrapper)
         self.phase_s: Dict[str, float] = {}
@@ -56,13 +58,19 @@ class StepTimer:
         for attr, phase in _METHOD_PHASES.items():
             setattr(self.model, attr, self._timed(getattr(self.model, attr), phase))
 
+    def _now(self) -> float:
+        """Wall clock once the device has finished what was queued (CUDA runs asynchronously)."""
+        if self.device.type == 'cuda':
+            torch.cuda.synchronize(self.device)
+        return time.perf_counter()
+
     def _timed(self, fn: Callable, phase: str) -> Callable:
         def wrapper(*args, **kwargs):
-            start = time.perf_counter()
+            start = self._now()
             try:
                 return fn(*args, **kwargs)
             finally:
-                self.phase_s[phase] = self.phase_s.get(phase, 0.0) + time.perf_counter() - start
+                self.phase_s[phase] = self.phase_s.get(phase, 0.0) + self._now() - start
         return wrapper
 
     @contextmanager
@@ -84,9 +92,9 @@ class StepTimer:
         data = copy.deepcopy(batch)
         self.phase_s = {}
         with self._hesitant_timer():
-            start = time.perf_counter()
+            start = self._now()
             self.model.train_step(data, self.optim_wrapper)
-            total = time.perf_counter() - start
+            total = self._now() - start
         phases = {p: self.phase_s.get(p, 0.0) for p in PHASES}
         phases['unsup'] -= phases['hesitant']
         phases['backward+step'] = total - sum(phases[p] for p in ('teacher', 'sup', 'unsup', 'hesitant'))
@@ -107,7 +115,7 @@ def load_batches(cfg: Config, num: int, seed: int = 0) -> List[dict]:
 
 def time_steps(methods: Sequence[str], budget: Budget, repo: str, data_root: str,
                checkpoints: Dict[str, str], repeats: int = 10, warmup: int = 2, num_batches: int = 4,
-               ratio: int = 5, seed: int = 0) -> Dict[str, Dict[str, float]]:
+               ratio: int = 5, seed: int = 0, device: str = 'cpu') -> Dict[str, Dict[str, float]]:
     """Median seconds per phase and per step of each method, timed round-robin.
 
     ``checkpoints`` maps each method's trunk key (``supervised``, ``supervised_fpn``) to the
@@ -119,7 +127,7 @@ def time_steps(methods: Sequence[str], budget: Budget, repo: str, data_root: str
     MessageHub.get_current_instance().update_info('iter', 0)
     cfgs = {m: semi_config(m, budget, repo, data_root, checkpoints.get(METHODS[m].trunk) or 'none.pth', ratio, seed)
             for m in methods}
-    timers = {m: StepTimer(cfgs[m], checkpoints.get(METHODS[m].trunk)) for m in methods}
+    timers = {m: StepTimer(cfgs[m], checkpoints.get(METHODS[m].trunk), device) for m in methods}
     batches = load_batches(cfgs[methods[0]], num_batches, seed)  # the semi configs share their data
     samples: Dict[str, List[Dict[str, float]]] = {m: [] for m in methods}
     for r in range(warmup + repeats):
