@@ -47,12 +47,11 @@ TOOLS = {
 TOOLS.update({
     'tools/analysis_tools/plo_ablation.py': ['--report', '--rows', '--seeds', '--trunk-seed', '--work-dir'],
     'tools/analysis_tools/benchmark_ssod.py': ['--ablations', '--budget', '--data-only', '--data-root', '--doc',
-                                               '--dry-run',
-                                               '--methods', '--quick', '--ratios', '--report-only', '--results',
-                                               '--seeds', '--work-dir'],
+                                               '--dry-run', '--methods', '--quick', '--ratios', '--report-only',
+                                               '--results', '--seeds', '--work-dir'],
     'tools/analysis_tools/benchmark_train_step.py': ['--budget', '--checkpoint-dir', '--data-root', '--device',
-                                                     '--methods',
-                                                     '--out', '--ratio', '--repeats', '--seed', '--warmup'],
+                                                     '--methods', '--out', '--ratio', '--repeats', '--seed',
+                                                     '--warmup'],
 })
 
 # Runs a tool up to its argument parsing, then prints the parser's options and its help text.

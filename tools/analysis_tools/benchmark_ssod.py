@@ -63,8 +63,9 @@ def parse_args() -> argparse.Namespace:
 def prepare_data(budget, data_root: Path) -> None:
     """Generate the images once, and each seed's labelled fold per ratio (seed s: fold s + 1)."""
     py = sys.executable
+    workers = str(min(8, os.cpu_count() or 1))
     subprocess.run([py, 'tools/misc/gen_synth_cxr.py', str(data_root), '--num-images', str(budget.num_images),
-                    '--size', str(budget.image_size), '--workers', str(min(8, os.cpu_count() or 1)), '--skip-existing'], check=True, cwd=REPO)
+                    '--size', str(budget.image_size), '--workers', workers, '--skip-existing'], check=True, cwd=REPO)
     for ratio in budget.ratios:
         for seed in budget.seeds:
             lab, unlab = (data_root / f for f in split_files(ratio, seed))

@@ -72,8 +72,8 @@ def main() -> None:
     out = args.out if args.out is not None else (
         str(REPO / 'docs' / 'results' / f'step_time_{budget.name}.json') if args.checkpoint_dir else '')
     if out:
-        rec = dict(budget=budget.name, ratio=args.ratio, seed=args.seed, repeats=args.repeats, warmup=args.warmup, device=device,
-                   trunk_checkpoints=bool(checkpoints), commit=git_commit(str(REPO)), median_s=res)
+        rec = dict(budget=budget.name, ratio=args.ratio, seed=args.seed, repeats=args.repeats, warmup=args.warmup,
+                   device=device, trunk_checkpoints=bool(checkpoints), commit=git_commit(str(REPO)), median_s=res)
         Path(out).write_text(json.dumps(rec, indent=1) + '\n')
         print(f'written {out}')
 

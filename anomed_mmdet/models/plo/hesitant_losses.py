@@ -112,12 +112,12 @@ class TwoStageHesitantLoss(HesitantLoss):
         scores = torch.cat([h.scores for h in hesitant])
         labels = torch.cat([h.labels for h in hesitant]).long()
         w, t = self.box_weight(scores), self.box_target(scores)
+        idx = torch.arange(len(labels), device=labels.device)
         n_rcnn = self._sampled(student, 'rcnn', len(hesitant), 512)
         losses = {}
         roi_head = student.roi_head
         if self.cls:
             logp = F.log_softmax(roi_head._bbox_forward(feats, bbox2roi([h.bboxes for h in hesitant]))['cls_score'], 1)
-            idx = torch.arange(len(labels), device=labels.device)
             ce = -(t * logp[idx, labels] + (1 - t) * logp[:, -1])
             losses['loss_cls'] = (ce * w).sum() / n_rcnn
         if self.bbox:
@@ -127,7 +127,7 @@ class TwoStageHesitantLoss(HesitantLoss):
             target = head.bbox_coder.encode(torch.cat(jittered), torch.cat([h.bboxes for h in hesitant]))
             pred = res['bbox_pred']
             if not head.reg_class_agnostic:
-                pred = pred.view(len(labels), -1, 4)[torch.arange(len(labels), device=pred.device), labels]
+                pred = pred.view(len(labels), -1, 4)[idx, labels]
             losses['loss_bbox'] = (F.l1_loss(pred, target, reduction='none').sum(1) * scores.detach()).sum() / n_rcnn
         if self.obj:
             losses['loss_obj'] = self._objectness(student, feats, hesitant, head_outs, zero)

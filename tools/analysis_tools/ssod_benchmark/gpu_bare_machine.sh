@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The `gpu` budget on a GPU machine that has python3 + torch with CUDA but no OpenMMLab stack and
-# no package index: installs carried wheels, builds mmcv's ops with the two CUDA kernels the
+# no package index: installs carried wheels, builds mmcv's ops with only the CUDA kernels the
 # detectors need (tools/misc/build_mmcv_ops_min.py, ~95 s on 16 cores), checks them on the GPU,
 # then runs gpu_run.sh until DEADLINE seconds after the start and writes the report.
 #   WHEELS=.whl MMCV_ARCHIVE=.gpu/mmcv-2.1.0.tar.gz OUT=/some/dir bash tools/analysis_tools/ssod_benchmark/gpu_bare_machine.sh
